@@ -1,0 +1,185 @@
+// Package delivery is the one way mail enters the store: it resolves
+// recipients through the directory, stores a message body once for all
+// its local recipients in one transaction (each copy with its own
+// Return-Path / Delivered-To prefix), and hands external forwards to the
+// outbound queue.
+//
+// SMTP, webmail sending, IMAP APPEND and import all use it; none of them
+// writes message rows itself. It does not speak any protocol.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"mailhouse/internal/directory"
+	"mailhouse/internal/store"
+)
+
+// ErrNoQueue: a recipient forwards to an external address but outbound
+// delivery is not available. Callers report it as a temporary failure.
+var ErrNoQueue = errors.New("external forwarding is not available yet")
+
+// Queue takes messages for external recipients. It must store them
+// durably before returning nil.
+type Queue interface {
+	Enqueue(ctx context.Context, from string, to []string, data []byte) error
+}
+
+// Options configure a Deliverer.
+type Options struct {
+	Store    store.Store
+	Resolver *directory.Resolver
+	// Analyze computes the structure stored beside a body
+	// (store.Delivery.Parsed); nil stores none.
+	Analyze func(body []byte) []byte
+	// Queue takes external forwards; nil refuses them with ErrNoQueue.
+	Queue  Queue
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Deliverer delivers messages. It is safe for concurrent use.
+type Deliverer struct {
+	o Options
+}
+
+// New returns a Deliverer.
+func New(o Options) *Deliverer {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Deliverer{o: o}
+}
+
+// Resolve resolves one recipient address (see directory.Resolver.Resolve).
+// SMTP calls it at RCPT time so that unknown users are refused there.
+// A recipient that needs external forwarding while no queue is
+// configured gives ErrNoQueue.
+func (d *Deliverer) Resolve(ctx context.Context, addr string) (directory.Resolution, error) {
+	res, err := d.o.Resolver.Resolve(ctx, addr)
+	if err != nil {
+		return res, err
+	}
+	if len(res.External) > 0 && d.o.Queue == nil {
+		return res, fmt.Errorf("%s: %w", res.Address, ErrNoQueue)
+	}
+	return res, nil
+}
+
+// Envelope is one message with its resolved recipients.
+type Envelope struct {
+	// From is the reverse path; empty for the null sender (bounces).
+	From string
+	// Recipients are resolutions returned by Resolve.
+	Recipients []directory.Resolution
+	// External are further external recipients given directly (a
+	// submitted message to other domains); they go to the queue.
+	External []string
+	// Data is the message with CRLF line endings, trace headers included.
+	Data []byte
+}
+
+// Result says where a message went.
+type Result struct {
+	Local    []store.Delivered
+	Accounts []string // addresses of the local accounts that got a copy
+	Queued   []string // external addresses handed to the queue
+}
+
+// Deliver stores the message for every local recipient (one body, one
+// transaction, fsynced when it returns nil) and queues external
+// recipients. Local copies are committed before external ones are queued;
+// an error after local delivery says so, so that the caller can report a
+// temporary failure and the sender retries (a duplicate is better than a
+// loss).
+func (d *Deliverer) Deliver(ctx context.Context, env Envelope) (Result, error) {
+	var res Result
+	var targets []store.Target
+	seen := map[store.AccountID]bool{}
+	extSeen := map[string]bool{}
+	var external []string
+	addExt := func(a string) {
+		if !extSeen[a] {
+			extSeen[a] = true
+			external = append(external, a)
+		}
+	}
+	now := d.o.Now()
+	for _, r := range env.Recipients {
+		for _, acct := range r.Accounts {
+			if seen[acct.ID] {
+				continue
+			}
+			seen[acct.ID] = true
+			mb, err := d.o.Store.GetMailbox(ctx, acct.ID, "INBOX")
+			if err != nil {
+				return res, fmt.Errorf("delivery to %s: %w", acct.Address, err)
+			}
+			targets = append(targets, store.Target{
+				Mailbox:      mb.ID,
+				Prefix:       tracePrefix(env.From, acct.Address),
+				InternalDate: now,
+			})
+			res.Accounts = append(res.Accounts, acct.Address)
+		}
+		for _, e := range r.External {
+			addExt(e)
+		}
+	}
+	for _, e := range env.External {
+		addExt(e)
+	}
+	if len(external) > 0 && d.o.Queue == nil {
+		return Result{}, ErrNoQueue
+	}
+	if len(targets) > 0 {
+		del := store.Delivery{Body: env.Data, Targets: targets}
+		if d.o.Analyze != nil {
+			del.Parsed = d.o.Analyze(env.Data)
+		}
+		got, err := d.o.Store.Deliver(ctx, del)
+		if err != nil {
+			return Result{}, fmt.Errorf("delivery: %w", err)
+		}
+		res.Local = got
+	}
+	if len(external) > 0 {
+		if err := d.o.Queue.Enqueue(ctx, env.From, external, env.Data); err != nil {
+			return res, fmt.Errorf("queueing for %s: %w", strings.Join(external, ", "), err)
+		}
+		res.Queued = external
+	}
+	return res, nil
+}
+
+// Append stores a message in one mailbox as given (IMAP APPEND, the
+// webmail's Sent and Drafts copies, import), with no trace prefix.
+func (d *Deliverer) Append(ctx context.Context, mailbox store.MailboxID, flags []string, date time.Time, data []byte) (store.Delivered, error) {
+	if date.IsZero() {
+		date = d.o.Now()
+	}
+	del := store.Delivery{Body: data, Targets: []store.Target{{Mailbox: mailbox, Flags: flags, InternalDate: date}}}
+	if d.o.Analyze != nil {
+		del.Parsed = d.o.Analyze(data)
+	}
+	got, err := d.o.Store.Deliver(ctx, del)
+	if err != nil {
+		return store.Delivered{}, fmt.Errorf("append: %w", err)
+	}
+	return got[0], nil
+}
+
+// tracePrefix is the per-copy header block added at local delivery
+// (RFC 5321 §4.4: Return-Path at final delivery; Delivered-To as Postfix
+// and Dovecot write it, which also lets loops be detected).
+func tracePrefix(from, rcpt string) []byte {
+	return []byte("Return-Path: <" + from + ">\r\nDelivered-To: " + rcpt + "\r\n")
+}
