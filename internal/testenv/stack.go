@@ -57,10 +57,7 @@ type Stack struct {
 func NewStack(t testing.TB, users ...string) *Stack {
 	t.Helper()
 	dir := t.TempDir()
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if os.Getenv("MAILHOUSE_TEST_LOG") == "" {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger := testLogger(t)
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, sqlstore.Options{Path: filepath.Join(dir, "mailhouse.db"), Logger: logger})
 	if err != nil {
@@ -124,6 +121,15 @@ func (s *Stack) Mailbox(t testing.TB, address, name string) store.Mailbox {
 		t.Fatal(err)
 	}
 	return mb
+}
+
+// testLogger logs to the test's output when MAILHOUSE_TEST_LOG is set,
+// and nowhere otherwise.
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("MAILHOUSE_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 type testWriter struct{ t testing.TB }
