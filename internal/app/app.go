@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"mailhouse/internal/auth"
 	"mailhouse/internal/cli"
@@ -43,6 +44,7 @@ type App struct {
 	Deliverer *delivery.Deliverer
 
 	services []*service
+	closing  atomic.Bool
 	mu       sync.Mutex
 	addrs    map[string][]net.Addr
 	wg       sync.WaitGroup
@@ -120,7 +122,7 @@ func (a *App) Start() error {
 			a.wg.Add(1)
 			go func(s *service, ln net.Listener) {
 				defer a.wg.Done()
-				if err := s.serve(ln); err != nil && !netx.IsClosed(err) {
+				if err := s.serve(ln); err != nil && !a.closing.Load() && !netx.IsClosed(err) {
 					a.log.Error("service stopped", "service", s.name, "addr", ln.Addr().String(), "err", err)
 				}
 			}(s, ln)
@@ -165,6 +167,7 @@ func (a *App) ReloadTLS() error { return a.Certs.Reload() }
 // Shutdown stops accepting, lets every service end its sessions within
 // ctx, then closes the store.
 func (a *App) Shutdown(ctx context.Context) error {
+	a.closing.Store(true)
 	a.closeListeners()
 	var errs []error
 	var wg sync.WaitGroup

@@ -5,6 +5,9 @@ import (
 	"net"
 	"strconv"
 
+	"mailhouse/internal/imapd"
+	"mailhouse/internal/pop3d"
+	"mailhouse/internal/smtpd"
 	"mailhouse/internal/web"
 )
 
@@ -15,8 +18,27 @@ func (a *App) buildServices(tlsConf *tls.Config) []*service {
 	var svcs []*service
 	add := func(s *service) { svcs = append(svcs, s) }
 
-	// Mail services are added here as their packages land; endpoints()
-	// reports only what is built, so help pages never show a dead port.
+	smtp := smtpd.New(smtpd.Options{
+		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Deliverer: a.Deliverer, Resolver: a.Resolver,
+		Auth: a.Auth, Config: cfg.SMTP, Logger: a.log.With("service", "smtp"),
+	})
+	add(&service{name: "smtp", addrs: cfg.Listen.SMTP, serve: smtp.ServeMX, busy: smtpd.Busy, shutdown: smtp.Shutdown})
+	add(&service{name: "submission", addrs: cfg.Listen.Submission, serve: smtp.ServeSubmission, busy: smtpd.Busy})
+	add(&service{name: "submissions", addrs: cfg.Listen.Submissions, implicitTLS: true, serve: smtp.ServeSubmissions})
+
+	imap := imapd.New(imapd.Options{
+		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Store: a.Store, Auth: a.Auth,
+		Deliverer: a.Deliverer, Config: cfg.IMAP, Logger: a.log.With("service", "imap"),
+	})
+	add(&service{name: "imap", addrs: cfg.Listen.IMAP, serve: plainServe(imap.Serve), busy: imapd.Busy, shutdown: imap.Shutdown})
+	add(&service{name: "imaps", addrs: cfg.Listen.IMAPS, implicitTLS: true, serve: tlsServe(imap.Serve)})
+
+	pop3 := pop3d.New(pop3d.Options{
+		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Store: a.Store, Auth: a.Auth,
+		Config: cfg.POP3, Logger: a.log.With("service", "pop3"),
+	})
+	add(&service{name: "pop3", addrs: cfg.Listen.POP3, serve: plainServe(pop3.Serve), busy: pop3d.Busy, shutdown: pop3.Shutdown})
+	add(&service{name: "pop3s", addrs: cfg.Listen.POP3S, implicitTLS: true, serve: tlsServe(pop3.Serve)})
 
 	w := web.New(web.Options{
 		Hostname:  cfg.Hostname,
@@ -28,6 +50,14 @@ func (a *App) buildServices(tlsConf *tls.Config) []*service {
 	add(&service{name: "http", addrs: cfg.Listen.HTTP, serve: w.ServeHTTP, shutdown: w.Shutdown})
 	add(&service{name: "https", addrs: cfg.Listen.HTTPS, implicitTLS: true, serve: w.ServeHTTPS})
 	return svcs
+}
+
+func plainServe(f func(net.Listener, bool) error) func(net.Listener) error {
+	return func(ln net.Listener) error { return f(ln, false) }
+}
+
+func tlsServe(f func(net.Listener, bool) error) func(net.Listener) error {
+	return func(ln net.Listener) error { return f(ln, true) }
 }
 
 // endpoints lists the client-facing mail endpoints of built services.

@@ -1,0 +1,61 @@
+package imapd
+
+import (
+	"strconv"
+	"time"
+
+	"mailhouse/internal/imapd/imapwire"
+)
+
+// cmdAppend serves APPEND (RFC 9051 §6.3.12) through the deliverer, which
+// computes and stores the message's structure; APPENDUID (RFC 4315).
+func (s *session) cmdAppend(c *imapwire.Command) error {
+	ar := c.Append
+	name, err := s.mailboxName(c.Mailbox)
+	if err != nil {
+		return err
+	}
+	if len(ar.Data) == 0 {
+		return no("", "empty message")
+	}
+	if int64(len(ar.Data)) > s.srv.o.Config.MaxLiteralBytes {
+		return no("TOOBIG", "message over the size limit")
+	}
+	flags, err := storeFlags(ar.Flags)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	mb, err := s.srv.o.Store.GetMailbox(ctx, s.account.ID, name)
+	if err != nil {
+		if isNotFound(err) {
+			return no("TRYCREATE", "no such mailbox")
+		}
+		return s.storeError(err, "APPEND")
+	}
+	if q := s.account.QuotaBytes; q > 0 {
+		u, err := s.srv.o.Store.AccountUsage(ctx, s.account.ID)
+		if err != nil {
+			return s.storeError(err, "APPEND")
+		}
+		if u.Bytes+int64(len(ar.Data)) > q {
+			return no("OVERQUOTA", "mailbox is full") // RFC 9051 §7.1
+		}
+	}
+	date := ar.Date
+	if date.IsZero() {
+		date = time.Now()
+	}
+	d, err := s.srv.o.Deliverer.Append(ctx, mb.ID, flags, date, ar.Data)
+	if err != nil {
+		return s.storeError(err, "APPEND")
+	}
+	s.log.Info("append", "mailbox", mb.Name, "uid", d.UID, "size", len(ar.Data))
+	if s.sel != nil && s.sel.mb.ID == mb.ID {
+		// RFC 9051 §6.3.12: the selected session learns of it at once
+		// (the sync after the command sends EXISTS).
+		s.sel.dirty = true
+	}
+	return okCode("APPENDUID "+strconv.FormatUint(uint64(mb.UIDValidity), 10)+" "+strconv.FormatUint(uint64(d.UID), 10), "APPEND completed")
+}

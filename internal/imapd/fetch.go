@@ -1,0 +1,321 @@
+package imapd
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+
+	"mailhouse/internal/imapd/imapwire"
+	"mailhouse/internal/message"
+	"mailhouse/internal/store"
+)
+
+// listThreshold: FETCH of more messages than this reads all metadata of
+// the mailbox in one query instead of one query per message.
+const listThreshold = 64
+
+// fetchPlan says what a FETCH needs from the store.
+type fetchPlan struct {
+	items     []imapwire.FetchItem
+	meta      bool // flags, dates, sizes
+	parsed    bool // structure computed at delivery
+	body      bool // message bytes
+	setSeen   bool // a non-peek body fetch sets \Seen (RFC 9051 §6.4.5)
+	wantFlags bool
+}
+
+func planFetch(fr *imapwire.FetchRequest, uid bool) (*fetchPlan, error) {
+	p := &fetchPlan{meta: true}
+	hasUID := false
+	for _, it := range fr.Items {
+		switch it.Name {
+		case "UID":
+			hasUID = true
+		case "FLAGS":
+			p.wantFlags = true
+		case "INTERNALDATE", "RFC822.SIZE", "MODSEQ":
+		case "ENVELOPE", "BODYSTRUCTURE", "BODY.STRUCTURE":
+			p.parsed = true
+		case "RFC822", "RFC822.TEXT":
+			p.parsed, p.body, p.setSeen = true, true, true
+		case "RFC822.HEADER":
+			p.parsed, p.body = true, true
+		case "BODY", "BINARY", "BINARY.SIZE":
+			p.parsed, p.body = true, true
+			if !it.Peek && it.Name != "BINARY.SIZE" {
+				p.setSeen = true
+			}
+		default:
+			return nil, bad("unsupported fetch attribute %s", it.Name)
+		}
+		if len(p.items) > 100 {
+			return nil, bad("too many fetch attributes")
+		}
+		p.items = append(p.items, it)
+	}
+	if fr.HasChangedSince {
+		return nil, bad("CHANGEDSINCE needs CONDSTORE, which is not enabled")
+	}
+	if uid && !hasUID {
+		// RFC 9051 §6.4.9: UID FETCH responses include the UID.
+		p.items = append([]imapwire.FetchItem{{Name: "UID"}}, p.items...)
+	}
+	return p, nil
+}
+
+func (s *session) cmdFetch(c *imapwire.Command) error {
+	sel := s.sel
+	plan, err := planFetch(c.Fetch, c.UID)
+	if err != nil {
+		return err
+	}
+	pos, err := sel.resolve(c.Seq, c.UID)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return nil
+	}
+	uids := sel.uidsAt(pos)
+	ctx, cancel := s.ctx()
+	defer cancel()
+
+	// Set \Seen first, so that the FLAGS sent reflect it.
+	seenSet := map[store.UID]bool{}
+	if plan.setSeen && !sel.readOnly {
+		res, err := s.srv.o.Store.UpdateFlags(ctx, store.FlagUpdate{Mailbox: sel.mb.ID, UIDs: uids, Op: store.FlagsAdd, Flags: []string{store.FlagSeen}})
+		if err != nil {
+			return s.storeError(err, "FETCH")
+		}
+		for _, m := range res.Updated {
+			seenSet[m.UID] = true
+			sel.own[m.UID] = m.ModSeq
+		}
+	}
+
+	metas, err := s.metas(uids)
+	if err != nil {
+		return s.storeError(err, "FETCH")
+	}
+	enc := encoder{utf8: s.utf8}
+	var b []byte
+	missing := false
+	for i, p := range pos {
+		uid := uids[i]
+		m, ok := metas(uid)
+		if !ok || sel.expunged[uid] {
+			missing = true
+			continue
+		}
+		var msg *stored
+		if plan.parsed || plan.body {
+			msg, err = s.readStored(m, plan.body)
+			if errors.Is(err, store.ErrNotFound) {
+				missing = true
+				continue
+			}
+			if err != nil {
+				return s.storeError(err, "FETCH")
+			}
+		}
+		b = append(b[:0], "* "...)
+		b = appendUint(b, uint64(p+1))
+		b = append(b, " FETCH ("...)
+		b, err = s.fetchItems(b, plan, m, msg, enc, seenSet[uid])
+		if err != nil {
+			return err
+		}
+		b = append(b, ")\r\n"...)
+		s.writeBytes(b)
+		if cap(b) > 1<<20 {
+			b = nil // do not keep a large message's buffer
+		}
+	}
+	if missing {
+		// RFC 9051 §7.1: some messages were expunged by another session.
+		return no("EXPUNGEISSUED", "some messages were expunged")
+	}
+	return nil
+}
+
+// metas returns a lookup of the messages' metadata: one query for the
+// whole mailbox when many are wanted, else one per message.
+func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, bool), error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	mbID := s.sel.mb.ID
+	if len(uids) > listThreshold {
+		all, err := s.srv.o.Store.ListMessages(ctx, mbID)
+		if err != nil {
+			return nil, err
+		}
+		return func(u store.UID) (store.MessageMeta, bool) {
+			i, ok := slices.BinarySearchFunc(all, u, func(m store.MessageMeta, u store.UID) int { return int(int64(m.UID) - int64(u)) })
+			if !ok {
+				return store.MessageMeta{}, false
+			}
+			return all[i], true
+		}, nil
+	}
+	got := make(map[store.UID]store.MessageMeta, len(uids))
+	for _, u := range uids {
+		m, err := s.srv.o.Store.GetMessage(ctx, mbID, u)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		got[u] = m
+	}
+	return func(u store.UID) (store.MessageMeta, bool) {
+		m, ok := got[u]
+		return m, ok
+	}, nil
+}
+
+// readStored reads a message's structure and, when needed, its bytes.
+func (s *session) readStored(m store.MessageMeta, withBody bool) (*stored, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	out := &stored{prefixLen: m.PrefixLen}
+	if withBody {
+		msg, err := s.srv.o.Store.ReadMessage(ctx, m.Mailbox, m.UID)
+		if err != nil {
+			return nil, err
+		}
+		out.msg = msg
+		out.prefixLen = min(max(m.PrefixLen, 0), len(msg))
+	}
+	raw, err := s.srv.o.Store.ReadParsed(ctx, m.Mailbox, m.UID)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > 0 {
+		out.st, err = message.Unmarshal(raw)
+	}
+	if len(raw) == 0 || err != nil {
+		// No usable stored structure (older data): parse now.
+		s.log.Warn("message without stored structure; parsing", "uid", m.UID, "err", err)
+		if out.msg == nil {
+			msg, err := s.srv.o.Store.ReadMessage(ctx, m.Mailbox, m.UID)
+			if err != nil {
+				return nil, err
+			}
+			out.msg = msg
+			out.prefixLen = min(max(m.PrefixLen, 0), len(msg))
+		}
+		out.st = message.Parse(out.body())
+	}
+	return out, nil
+}
+
+// fetchItems appends the attributes of one message.
+func (s *session) fetchItems(b []byte, plan *fetchPlan, m store.MessageMeta, msg *stored, enc encoder, seenNow bool) ([]byte, error) {
+	flags := m.Flags
+	if seenNow && !hasFlag(flags, store.FlagSeen) {
+		flags = append(slices.Clone(flags), store.FlagSeen)
+	}
+	first := true
+	sp := func() {
+		if !first {
+			b = append(b, ' ')
+		}
+		first = false
+	}
+	for _, it := range plan.items {
+		sp()
+		switch it.Name {
+		case "UID":
+			b = append(b, "UID "...)
+			b = appendUint(b, uint64(m.UID))
+		case "FLAGS":
+			b = append(b, "FLAGS "...)
+			b = imapwire.AppendFlags(b, validFlags(flags))
+		case "INTERNALDATE":
+			b = append(b, "INTERNALDATE "...)
+			b = imapwire.AppendDateTime(b, m.InternalDate)
+		case "RFC822.SIZE":
+			b = append(b, "RFC822.SIZE "...)
+			b = appendUint(b, uint64(m.Size))
+		case "MODSEQ":
+			b = append(b, "MODSEQ ("...)
+			b = appendUint(b, uint64(m.ModSeq))
+			b = append(b, ')')
+		case "ENVELOPE":
+			b = append(b, "ENVELOPE "...)
+			b = enc.envelope(b, &msg.st.Envelope)
+		case "BODYSTRUCTURE":
+			b = append(b, "BODYSTRUCTURE "...)
+			b = enc.body(b, &msg.st.Root, true, 0)
+		case "BODY.STRUCTURE":
+			b = append(b, "BODY "...)
+			b = enc.body(b, &msg.st.Root, false, 0)
+		case "RFC822":
+			b = append(b, "RFC822 "...)
+			b = imapwire.AppendLiteralBytes(b, msg.msg)
+		case "RFC822.HEADER":
+			data, _ := msg.section(imapwire.Section{Specifier: "HEADER"})
+			b = append(b, "RFC822.HEADER "...)
+			b = imapwire.AppendLiteralBytes(b, data)
+		case "RFC822.TEXT":
+			data, _ := msg.section(imapwire.Section{Specifier: "TEXT"})
+			b = append(b, "RFC822.TEXT "...)
+			b = imapwire.AppendLiteralBytes(b, data)
+		case "BODY":
+			data, err := msg.section(it.Section)
+			b = append(b, it.ResponseName()...)
+			b = append(b, ' ')
+			if err != nil {
+				// A part the message does not have: NIL, as Dovecot does.
+				b = append(b, "NIL"...)
+				continue
+			}
+			b = imapwire.AppendLiteralBytes(b, partial(data, it))
+		case "BINARY", "BINARY.SIZE":
+			data, err := msg.binary(it.Section)
+			if errors.Is(err, message.ErrUnknownEncoding) {
+				// RFC 3516 §4.3.
+				return nil, no("UNKNOWN-CTE", "cannot decode part %s", it.Section.String())
+			}
+			b = append(b, it.ResponseName()...)
+			b = append(b, ' ')
+			if err != nil {
+				b = append(b, "NIL"...)
+				continue
+			}
+			if it.Name == "BINARY.SIZE" {
+				b = appendUint(b, uint64(len(data)))
+				continue
+			}
+			data = partial(data, it)
+			if bytes.IndexByte(data, 0) >= 0 {
+				b = imapwire.AppendLiteral8(b, data)
+			} else {
+				b = imapwire.AppendLiteralBytes(b, data)
+			}
+		}
+	}
+	if seenNow && !plan.wantFlags {
+		// RFC 9051 §6.4.5: report the \Seen this FETCH set.
+		sp()
+		b = append(b, "FLAGS "...)
+		b = imapwire.AppendFlags(b, validFlags(flags))
+	}
+	return b, nil
+}
+
+// partial applies <offset.count> (RFC 9051 §6.4.5).
+func partial(data []byte, it imapwire.FetchItem) []byte {
+	if !it.Partial {
+		return data
+	}
+	if it.Offset >= int64(len(data)) {
+		return nil
+	}
+	data = data[it.Offset:]
+	if it.Count >= 0 && it.Count < int64(len(data)) {
+		data = data[:it.Count]
+	}
+	return data
+}

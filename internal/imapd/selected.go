@@ -1,0 +1,301 @@
+package imapd
+
+import (
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+
+	"mailhouse/internal/imapd/imapwire"
+	"mailhouse/internal/store"
+)
+
+// selected is a session's view of its selected mailbox: the UIDs in
+// sequence-number order as the client knows them, and the modseq up to
+// which the store's changes are folded in.
+type selected struct {
+	mb       store.Mailbox
+	readOnly bool
+	uids     []store.UID
+	modseq   store.ModSeq
+	// expunged holds UIDs gone from the store whose EXPUNGE has not been
+	// sent yet (RFC 9051 §7.5.1): they keep their sequence numbers until
+	// then.
+	expunged map[store.UID]bool
+	// own holds flag changes this session has reported itself (FETCH
+	// after STORE), so that sync does not report them again.
+	own    map[store.UID]store.ModSeq
+	events <-chan store.Event
+	cancel func()
+	// dirty says the store may hold changes not folded in yet.
+	dirty bool
+	// saved is the SEARCHRES result, "$" (RFC 5182).
+	saved []store.UID
+}
+
+func (sel *selected) close() {
+	if sel.cancel != nil {
+		sel.cancel()
+		sel.cancel = nil
+	}
+}
+
+func (sel *selected) lastUID() store.UID {
+	if len(sel.uids) == 0 {
+		return 0
+	}
+	return sel.uids[len(sel.uids)-1]
+}
+
+// seqOf returns a UID's sequence number, or 0 when it is not in the view.
+func (sel *selected) seqOf(uid store.UID) uint32 {
+	i, ok := slices.BinarySearch(sel.uids, uid)
+	if !ok {
+		return 0
+	}
+	return uint32(i + 1)
+}
+
+// drainEvents notes, without blocking, whether the feed reported a change
+// to the selected mailbox.
+func (sel *selected) drainEvents() {
+	for {
+		select {
+		case ev, ok := <-sel.events:
+			if !ok {
+				sel.events = nil
+				sel.dirty = true
+				return
+			}
+			if ev.Kind == store.EventMailboxes || (ev.Mailbox == sel.mb.ID && ev.ModSeq > sel.modseq) {
+				sel.dirty = true
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (s *session) unselect() {
+	if s.sel != nil {
+		s.sel.close()
+		s.sel = nil
+	}
+	s.state = stateAuth
+}
+
+func (s *session) cmdSelect(c *imapwire.Command) error {
+	readOnly := c.Name == "EXAMINE"
+	if s.sel != nil {
+		s.unselect()
+		// RFC 9051 §6.3.2: the previous mailbox is closed first.
+		s.writeString("* OK [CLOSED] previous mailbox closed\r\n")
+	}
+	name, err := s.mailboxName(c.Mailbox)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	// Subscribe before reading, so that no change falls between.
+	events, stop := s.srv.o.Store.Subscribe(s.account.ID)
+	mb, err := s.srv.o.Store.GetMailbox(ctx, s.account.ID, name)
+	if err != nil {
+		stop()
+		return s.storeError(err, c.Name)
+	}
+	msgs, err := s.srv.o.Store.ListMessages(ctx, mb.ID)
+	if err != nil {
+		stop()
+		return s.storeError(err, c.Name)
+	}
+	sel := &selected{
+		mb: mb, readOnly: readOnly, modseq: mb.HighestModSeq,
+		uids:     make([]store.UID, len(msgs)),
+		expunged: map[store.UID]bool{},
+		own:      map[store.UID]store.ModSeq{},
+		events:   events, cancel: stop,
+	}
+	keywords := map[string]bool{}
+	firstUnseen := 0
+	for i, m := range msgs {
+		sel.uids[i] = m.UID
+		if firstUnseen == 0 && !hasFlag(m.Flags, store.FlagSeen) {
+			firstUnseen = i + 1
+		}
+		for _, f := range m.Flags {
+			if !strings.HasPrefix(f, `\`) && len(keywords) < 1000 {
+				keywords[f] = true
+			}
+		}
+	}
+	if !sort.SliceIsSorted(sel.uids, func(i, j int) bool { return sel.uids[i] < sel.uids[j] }) {
+		slices.Sort(sel.uids)
+	}
+	msgs = nil
+	uidNext := max(mb.UIDNext, sel.lastUID()+1)
+
+	flags := []string{store.FlagAnswered, store.FlagFlagged, store.FlagDeleted, store.FlagSeen, store.FlagDraft}
+	kw := make([]string, 0, len(keywords))
+	for k := range keywords {
+		if imapwire.ValidFlag(k) {
+			kw = append(kw, k)
+		}
+	}
+	slices.Sort(kw)
+	flags = append(flags, kw...)
+	s.writeBytes(imapwire.AppendFlags([]byte("* FLAGS "), flags))
+	s.writeString("\r\n")
+	if readOnly {
+		s.writeString("* OK [PERMANENTFLAGS ()] read-only\r\n")
+	} else {
+		s.writeBytes(imapwire.AppendFlags([]byte("* OK [PERMANENTFLAGS "), append(flags, `\*`)))
+		s.writeString("] flags permitted\r\n")
+	}
+	s.writef("* %d EXISTS\r\n", len(sel.uids))
+	if !s.rev2 {
+		// RFC 3501 §6.3.1; IMAP4rev2 dropped \Recent and UNSEEN.
+		s.writeString("* 0 RECENT\r\n")
+		if firstUnseen > 0 {
+			s.writef("* OK [UNSEEN %d] first unseen\r\n", firstUnseen)
+		}
+	}
+	s.writef("* OK [UIDVALIDITY %d] UIDs valid\r\n", mb.UIDValidity)
+	s.writef("* OK [UIDNEXT %d] predicted next UID\r\n", uidNext)
+	if s.rev2 {
+		// RFC 9051 §6.3.2: a LIST response with the mailbox's name.
+		b := s.appendName([]byte(`* LIST () "/" `), mb.Name)
+		s.writeBytes(append(b, "\r\n"...))
+	}
+	s.sel = sel
+	s.state = stateSelected
+	if readOnly {
+		return okCode("READ-ONLY", c.Name+" completed")
+	}
+	return okCode("READ-WRITE", c.Name+" completed")
+}
+
+// cmdClose serves CLOSE (expunging \Deleted messages silently, RFC 9051
+// §6.4.1) and UNSELECT (RFC 3691).
+func (s *session) cmdClose(c *imapwire.Command) error {
+	if c.Name == "CLOSE" && !s.sel.readOnly {
+		if _, err := s.expungeDeleted(nil); err != nil {
+			s.unselect()
+			return err
+		}
+	}
+	s.unselect()
+	return nil
+}
+
+// sync folds the store's changes into the view and reports them: FETCH
+// for changed flags, EXPUNGE (only with syncFull) and EXISTS. It returns
+// false when the session has ended (the mailbox is gone).
+func (s *session) sync(mode syncMode) bool {
+	sel := s.sel
+	sel.drainEvents()
+	if sel.dirty {
+		ctx, cancel := s.ctx()
+		ch, err := s.srv.o.Store.Changes(ctx, sel.mb.ID, sel.modseq)
+		cancel()
+		if errors.Is(err, store.ErrNotFound) {
+			s.bye("selected mailbox was deleted")
+			return false
+		}
+		if err != nil {
+			s.log.Error("reading mailbox changes", "err", err)
+			return true
+		}
+		sel.dirty = false
+		for _, u := range ch.Expunged {
+			if sel.seqOf(u) != 0 {
+				sel.expunged[u] = true
+			}
+		}
+		last := sel.lastUID()
+		var added []store.UID
+		var b []byte
+		for _, m := range ch.Messages {
+			if m.UID > last {
+				added = append(added, m.UID)
+				continue
+			}
+			if sel.expunged[m.UID] || sel.own[m.UID] >= m.ModSeq {
+				continue
+			}
+			seq := sel.seqOf(m.UID)
+			if seq == 0 {
+				continue
+			}
+			b = s.appendFlagsFetch(b[:0], seq, m.UID, m.Flags)
+			s.writeBytes(b)
+		}
+		clear(sel.own)
+		if ch.HighestModSeq > sel.modseq {
+			sel.modseq = ch.HighestModSeq
+		}
+		if mode == syncFull {
+			s.reportExpunges()
+		}
+		if len(added) > 0 {
+			sel.uids = append(sel.uids, added...)
+			s.writef("* %d EXISTS\r\n", len(sel.uids))
+		}
+		return true
+	}
+	if mode == syncFull {
+		s.reportExpunges()
+	}
+	return true
+}
+
+// reportExpunges sends EXPUNGE for the pending expunged UIDs, highest
+// sequence number first so that each number is right as sent, and drops
+// them from the view.
+func (s *session) reportExpunges() {
+	sel := s.sel
+	if len(sel.expunged) == 0 {
+		return
+	}
+	for i := len(sel.uids) - 1; i >= 0; i-- {
+		if sel.expunged[sel.uids[i]] {
+			s.writef("* %d EXPUNGE\r\n", i+1)
+		}
+	}
+	kept := sel.uids[:0]
+	for _, u := range sel.uids {
+		if !sel.expunged[u] {
+			kept = append(kept, u)
+		}
+	}
+	sel.uids = kept
+	clear(sel.expunged)
+}
+
+// appendFlagsFetch appends an unsolicited "* n FETCH (UID u FLAGS (...))".
+func (s *session) appendFlagsFetch(b []byte, seq uint32, uid store.UID, flags []string) []byte {
+	b = append(b, "* "...)
+	b = appendUint(b, uint64(seq))
+	b = append(b, " FETCH (UID "...)
+	b = appendUint(b, uint64(uid))
+	b = append(b, " FLAGS "...)
+	b = imapwire.AppendFlags(b, validFlags(flags))
+	return append(b, ")\r\n"...)
+}
+
+// validFlags drops flags that cannot be written as IMAP flags (a store
+// shared with other protocols might hold some).
+func validFlags(flags []string) []string {
+	for _, f := range flags {
+		if !imapwire.ValidFlag(f) {
+			out := make([]string, 0, len(flags))
+			for _, f := range flags {
+				if imapwire.ValidFlag(f) {
+					out = append(out, f)
+				}
+			}
+			return out
+		}
+	}
+	return flags
+}
