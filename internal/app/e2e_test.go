@@ -214,4 +214,3 @@ func TestPOP3DropDeletesNothing(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
