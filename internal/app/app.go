@@ -92,7 +92,10 @@ func New(o Options) (*App, error) {
 		Store: st, Resolver: a.Resolver, Logger: a.log.With("part", "delivery"),
 		Analyze: func(b []byte) []byte { return message.Parse(b).Marshal() },
 	})
-	a.services = a.buildServices(certs.TLSConfig())
+	if a.services, err = a.buildServices(certs.TLSConfig()); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -5,15 +5,18 @@ import (
 	"net"
 	"strconv"
 
+	"mailhouse/internal/cli"
 	"mailhouse/internal/imapd"
 	"mailhouse/internal/pop3d"
 	"mailhouse/internal/smtpd"
 	"mailhouse/internal/web"
+	"mailhouse/internal/web/admin"
+	"mailhouse/internal/web/autoconfig"
 )
 
 // buildServices makes the services this version has, each with the
 // addresses the config gives it.
-func (a *App) buildServices(tlsConf *tls.Config) []*service {
+func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 	cfg := a.cfg
 	var svcs []*service
 	add := func(s *service) { svcs = append(svcs, s) }
@@ -40,16 +43,25 @@ func (a *App) buildServices(tlsConf *tls.Config) []*service {
 	add(&service{name: "pop3", addrs: cfg.Listen.POP3, serve: plainServe(pop3.Serve), busy: pop3d.Busy, shutdown: pop3.Shutdown})
 	add(&service{name: "pop3s", addrs: cfg.Listen.POP3S, implicitTLS: true, serve: tlsServe(pop3.Serve)})
 
+	eps := a.endpoints(svcs)
+	console, err := admin.New(admin.Options{
+		Store: a.Store, Auth: a.Auth,
+		Settings: autoconfig.Settings{Hostname: cfg.Hostname, Endpoints: autoconfig.Sorted(eps),
+			HTTPSPort: firstPort(cfg.Listen.HTTPS), MaxMessageBytes: cfg.SMTP.MaxMessageBytes},
+		DNSSources: cli.DNSSources(cfg, a.Store),
+		Logger:     a.log.With("service", "admin"),
+	})
+	if err != nil {
+		return nil, err
+	}
 	w := web.New(web.Options{
-		Hostname:  cfg.Hostname,
-		TLS:       cloneTLS(tlsConf),
-		Endpoints: a.endpoints(svcs),
-		HTTPSPort: firstPort(cfg.Listen.HTTPS),
-		Logger:    a.log.With("service", "web"),
+		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Endpoints: eps,
+		HTTPSPort: firstPort(cfg.Listen.HTTPS), MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
+		Domains: a.Store, Admin: console, Logger: a.log.With("service", "web"),
 	})
 	add(&service{name: "http", addrs: cfg.Listen.HTTP, serve: w.ServeHTTP, shutdown: w.Shutdown})
 	add(&service{name: "https", addrs: cfg.Listen.HTTPS, implicitTLS: true, serve: w.ServeHTTPS})
-	return svcs
+	return svcs, nil
 }
 
 func plainServe(f func(net.Listener, bool) error) func(net.Listener) error {

@@ -1,36 +1,57 @@
-// Package web serves mailhouse over HTTP and HTTPS: plain HTTP redirects
-// to HTTPS, and HTTPS serves the pages. For now that is the settings help
-// page generated from the running configuration; the webmail, admin
-// console and client auto-configuration come as sub-packages.
+// Package web serves mailhouse over HTTP and HTTPS, and holds what its
+// web parts share: sessions (session.go), CSRF checks (csrf.go) and the
+// security headers (headers.go).
+//
+// HTTPS serves the email settings help page and the client
+// auto-configuration documents (internal/web/autoconfig), and mounts the
+// admin console and API (internal/web/admin) and, later, the webmail,
+// which the app builds and passes in as handlers: sub-packages import
+// this one, never the other way round. Plain HTTP answers only the
+// auto-configuration documents (Thunderbird asks
+// http://autoconfig.<domain>/ first) and redirects everything else to
+// HTTPS.
 package web
 
 import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
+
+	"mailhouse/internal/store"
+	"mailhouse/internal/web/autoconfig"
 )
 
-// Endpoint is one way a mail client can reach a service.
-type Endpoint struct {
-	Protocol string // "IMAP", "POP3", "SMTP"
-	Port     int
-	Security string // "SSL/TLS" or "STARTTLS"
-}
+// Endpoint is one way a mail client can reach a service: Protocol
+// "IMAP", "POP3" or "SMTP", Security "SSL/TLS" or "STARTTLS".
+type Endpoint = autoconfig.Endpoint
 
 // Options configure the web server.
 type Options struct {
-	Hostname  string
-	TLS       *tls.Config
+	Hostname string
+	TLS      *tls.Config
+	// Endpoints are the client-facing mail listeners the help page and
+	// the auto-configuration documents describe.
 	Endpoints []Endpoint
-	// HTTPSPort is the port plain HTTP redirects to (443 if zero).
+	// HTTPSPort is the port plain HTTP redirects to and links name (443
+	// if zero).
 	HTTPSPort int
-	Logger    *slog.Logger
+	// MaxMessageBytes is shown on the help page (0: not shown).
+	MaxMessageBytes int64
+	// Retention is how long messages are kept (0: until deleted), for the
+	// help page's POP3 advice.
+	Retention time.Duration
+	// Domains tells which domains are hosted: the documents answer only
+	// for those. Nil answers for none.
+	Domains store.Directory
+	// Admin serves /admin and /api/admin/ (admin.New); nil leaves them
+	// out.
+	Admin  http.Handler
+	Logger *slog.Logger
 }
 
 // Server serves HTTP and HTTPS.
@@ -46,11 +67,28 @@ func New(o Options) *Server {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{o: o}
+	settings := autoconfig.Settings{
+		Hostname: o.Hostname, Endpoints: autoconfig.Sorted(o.Endpoints), HTTPSPort: o.HTTPSPort,
+		Retention: o.Retention, MaxMessageBytes: o.MaxMessageBytes,
+	}
+	ac := autoconfig.New(autoconfig.Options{
+		Settings:      func() autoconfig.Settings { return settings },
+		Hosted:        s.hosted,
+		Logger:        o.Logger,
+		RequestLogger: func(r *http.Request) *slog.Logger { return Logger(r, o.Logger) },
+	})
+
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", s.settings)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	ac.RegisterDocuments(mux)
+	ac.RegisterPages(mux)
+	mux.HandleFunc("GET /healthz", healthz)
+	if o.Admin != nil {
+		mux.Handle("/admin", o.Admin)
+		mux.Handle("/admin/", o.Admin)
+		mux.Handle("/api/admin/", o.Admin)
+	}
 	s.secure = &http.Server{
-		Handler:           securityHeaders(mux),
+		Handler:           logRequests(o.Logger, SecurityHeaders(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      time.Minute,
@@ -58,14 +96,35 @@ func New(o Options) *Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 	}
+
+	pmux := http.NewServeMux()
+	ac.RegisterDocuments(pmux)
+	pmux.HandleFunc("GET /healthz", healthz)
+	pmux.HandleFunc("/", s.redirect)
 	s.plain = &http.Server{
-		Handler:           http.HandlerFunc(s.redirect),
+		Handler:           logRequests(o.Logger, pmux),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 	}
 	return s
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) }
+
+// hosted reports whether the store has the domain.
+func (s *Server) hosted(ctx context.Context, domain string) (bool, error) {
+	if s.o.Domains == nil {
+		return false, nil
+	}
+	_, err := s.o.Domains.GetDomain(ctx, domain)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // ServeHTTPS serves pages over TLS on ln.
@@ -77,7 +136,8 @@ func (s *Server) ServeHTTPS(ln net.Listener) error {
 	return err
 }
 
-// ServeHTTP serves redirects to HTTPS on ln.
+// ServeHTTP serves the auto-configuration documents and redirects to
+// HTTPS on ln.
 func (s *Server) ServeHTTP(ln net.Listener) error {
 	err := s.plain.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -103,36 +163,4 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 		host = net.JoinHostPort(host, strconv.Itoa(s.o.HTTPSPort))
 	}
 	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
-}
-
-func securityHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hd := w.Header()
-		hd.Set("Strict-Transport-Security", "max-age=31536000")
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer")
-		h.ServeHTTP(w, r)
-	})
-}
-
-var settingsPage = template.Must(template.New("settings").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Email settings for {{.Hostname}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd}</style>
-</head><body>
-<h1>Email settings</h1>
-<p>Use these settings in any mail program. The user name is always your <strong>full email address</strong>, and the password is the same for receiving and sending.</p>
-<table><thead><tr><th>Protocol</th><th>Server</th><th>Port</th><th>Security</th></tr></thead><tbody>
-{{range .Endpoints}}<tr><td>{{.Protocol}}</td><td>{{$.Hostname}}</td><td>{{.Port}}</td><td>{{.Security}}</td></tr>
-{{end}}</tbody></table>
-<p>Outgoing mail (SMTP) requires authentication with the same user name and password.</p>
-</body></html>`))
-
-func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := settingsPage.Execute(w, s.o); err != nil {
-		s.o.Logger.Error("settings page", "err", err)
-	}
 }
