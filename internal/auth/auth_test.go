@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailhouse/internal/auth"
+	"mailhouse/internal/store"
 	"mailhouse/internal/testenv"
 )
 
@@ -100,5 +101,27 @@ func TestAccountThrottleAcrossAddresses(t *testing.T) {
 	}
 	if _, err := a.Login(ctx, "bob@example.test", testenv.Password, netip.MustParseAddr("127.0.2.1")); !errors.Is(err, auth.ErrThrottled) {
 		t.Fatalf("distributed guessing not throttled: %v", err)
+	}
+}
+
+func TestDisabledAccountCannotLogIn(t *testing.T) {
+	s := testenv.NewStack(t, "dora")
+	ctx := context.Background()
+	ip := netip.MustParseAddr("127.0.0.1")
+	if _, err := s.Auth.Login(ctx, "dora@example.test", testenv.Password, ip); err != nil {
+		t.Fatal(err)
+	}
+	adm := s.Store.(store.Admin)
+	if err := adm.SetDisabled(ctx, "dora@example.test", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Auth.Login(ctx, "dora@example.test", testenv.Password, ip); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("disabled account logged in: %v", err)
+	}
+	if err := adm.SetDisabled(ctx, "dora@example.test", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Auth.Login(ctx, "dora@example.test", testenv.Password, ip); err != nil {
+		t.Fatalf("re-enabled account: %v", err)
 	}
 }

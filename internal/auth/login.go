@@ -128,6 +128,17 @@ func (a *Authenticator) Login(ctx context.Context, username, password string, re
 		a.opts.Logger.Info("login failed", "user", addr, "remote", remote)
 		return store.Account{}, ErrInvalidCredentials
 	}
+	// A disabled account keeps its mail but cannot log in anywhere.
+	if adm, ok := a.opts.Dir.(store.Admin); ok {
+		flags, err := adm.AccountFlags(ctx, addr)
+		if err != nil {
+			return store.Account{}, fmt.Errorf("login: %w", err)
+		}
+		if flags.Disabled {
+			a.opts.Logger.Info("login refused: account disabled", "user", addr, "remote", remote)
+			return store.Account{}, ErrInvalidCredentials
+		}
+	}
 	a.mu.Lock()
 	delete(a.fails, ipKey)
 	a.mu.Unlock()
