@@ -1,0 +1,92 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"mailhouse/internal/store"
+)
+
+// reader runs queries on the read pool, alone or inside one read
+// transaction (one snapshot) when a method needs several consistent
+// queries.
+type reader struct {
+	s   *Store
+	ctx context.Context
+	tx  *sql.Tx // nil: each query on any pooled connection
+}
+
+// read runs fn with queries on the read pool.
+func (s *Store) read(ctx context.Context, fn func(r reader) error) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	return fn(reader{s: s, ctx: ctx})
+}
+
+// readTx runs fn inside one read transaction: every query sees the same
+// committed state.
+func (s *Store) readTx(ctx context.Context, fn func(r reader) error) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin read: %w", err)
+	}
+	// Read-only: ending it by rollback loses nothing.
+	defer func() { _ = tx.Rollback() }()
+	return fn(reader{s: s, ctx: ctx, tx: tx})
+}
+
+// rstmt returns the pool-level prepared statement for q, or nil when the
+// cache is full; database/sql prepares it on each pooled connection the
+// first time it runs there.
+func (s *Store) rstmt(q string) (*sql.Stmt, error) {
+	s.rstmtMu.Lock()
+	defer s.rstmtMu.Unlock()
+	if st, ok := s.rstmts[q]; ok {
+		return st, nil
+	}
+	if len(s.rstmts) >= maxCachedStmts {
+		return nil, nil
+	}
+	st, err := s.rdb.Prepare(q)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: prepare %q: %w", q, err)
+	}
+	s.rstmts[q] = st
+	return st, nil
+}
+
+func (r reader) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := r.s.rstmt(q)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st != nil && r.tx != nil:
+		return r.tx.StmtContext(r.ctx, st).QueryContext(r.ctx, args...)
+	case st != nil:
+		return st.QueryContext(r.ctx, args...)
+	case r.tx != nil:
+		return r.tx.QueryContext(r.ctx, q, args...)
+	default:
+		return r.s.rdb.QueryContext(r.ctx, q, args...)
+	}
+}
+
+// queryRow runs q and scans its first row into dest; sql.ErrNoRows if
+// there is none.
+func (r reader) queryRow(q string, args []any, dest ...any) error {
+	rows, err := r.query(q, args...)
+	if err != nil {
+		return err
+	}
+	return scanOne(rows, dest...)
+}
