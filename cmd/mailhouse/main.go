@@ -31,6 +31,7 @@ func commands() []cli.Command {
 		{Name: "domain", Summary: "add, delete or list hosted domains", Run: group("domain", cli.DomainCommands())},
 		{Name: "user", Summary: "add, delete or list accounts, set passwords", Run: group("user", cli.UserCommands())},
 		{Name: "alias", Summary: "add, delete or list aliases and catch-alls", Run: group("alias", cli.AliasCommands())},
+		{Name: "queue", Summary: "list, show, retry or drop outbound messages", Run: group("queue", cli.QueueCommands())},
 		{Name: "admin", Summary: "admin API tokens and the audit log", Run: group("admin", cli.AdminCommands())},
 		{Name: "version", Summary: "print the version", Run: app.PrintVersion},
 	}

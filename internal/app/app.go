@@ -20,8 +20,9 @@ import (
 	"mailhouse/internal/config"
 	"mailhouse/internal/delivery"
 	"mailhouse/internal/directory"
-	"mailhouse/internal/message"
+	"mailhouse/internal/mailauth"
 	"mailhouse/internal/netx"
+	"mailhouse/internal/queue"
 	"mailhouse/internal/store"
 )
 
@@ -42,6 +43,8 @@ type App struct {
 	Resolver  *directory.Resolver
 	Auth      *auth.Authenticator
 	Deliverer *delivery.Deliverer
+	Queue     *queue.Queue
+	Verifier  *mailauth.Verifier
 
 	services []*service
 	closing  atomic.Bool
@@ -88,10 +91,7 @@ func New(o Options) (*App, error) {
 		Dir: st, Logger: a.log.With("part", "auth"), Params: o.AuthParams,
 		FailuresPerIP: cfg.Limits.LoginFailuresPerIP, Block: cfg.Limits.LoginBlock.Duration,
 	})
-	a.Deliverer = delivery.New(delivery.Options{
-		Store: st, Resolver: a.Resolver, Logger: a.log.With("part", "delivery"),
-		Analyze: func(b []byte) []byte { return message.Parse(b).Marshal() },
-	})
+	a.buildOutbound()
 	if a.services, err = a.buildServices(certs.TLSConfig()); err != nil {
 		_ = st.Close()
 		return nil, err
@@ -119,6 +119,10 @@ func (a *App) Start() error {
 			a.addrs[s.name] = append(a.addrs[s.name], ln.Addr())
 			a.mu.Unlock()
 		}
+	}
+	if err := a.Queue.Start(context.Background()); err != nil {
+		a.closeListeners()
+		return fmt.Errorf("outbound queue: %w", err)
 	}
 	for _, s := range a.services {
 		for _, ln := range s.listeners {
@@ -191,6 +195,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	wg.Wait()
 	a.wg.Wait()
+	if err := a.Queue.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("queue: %w", err))
+	}
 	errs = append(errs, a.Store.Close())
 	return errors.Join(errs...)
 }

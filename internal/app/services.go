@@ -23,7 +23,7 @@ func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 
 	smtp := smtpd.New(smtpd.Options{
 		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Deliverer: a.Deliverer, Resolver: a.Resolver,
-		Auth: a.Auth, Config: cfg.SMTP, Logger: a.log.With("service", "smtp"),
+		Auth: a.Auth, Config: cfg.SMTP, Outbound: true, Logger: a.log.With("service", "smtp"),
 	})
 	add(&service{name: "smtp", addrs: cfg.Listen.SMTP, serve: smtp.ServeMX, busy: smtpd.Busy, shutdown: smtp.Shutdown})
 	add(&service{name: "submission", addrs: cfg.Listen.Submission, serve: smtp.ServeSubmission, busy: smtpd.Busy})

@@ -74,10 +74,9 @@ func DomainDNS(env *Env, args []string) error {
 	return nil
 }
 
-// DNSSources are the record sources beyond the client-facing ones: the
-// extension point where DKIM (selector TXT), DMARC and MTA-STS/TLS-RPT
-// records join when the outbound issue lands. The console calls the same
+// DNSSources are the record sources beyond the client-facing ones: DKIM
+// selectors, DMARC, MTA-STS and TLS-RPT. The console calls the same
 // function, so both always print the same records.
-func DNSSources(_ *config.Config, _ store.Store) []autoconfig.RecordSource {
-	return nil
+func DNSSources(cfg *config.Config, st store.Store) []autoconfig.RecordSource {
+	return []autoconfig.RecordSource{OutboundDNSSource(cfg, st)}
 }

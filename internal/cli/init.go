@@ -108,6 +108,9 @@ func Setup(env *Env, o InitOptions) (*config.Config, bool, error) {
 		if _, err := st.AddDomain(ctx, o.Domain); err != nil {
 			return nil, false, err
 		}
+		if err := AddDomainKeys(ctx, st, o.Domain); err != nil {
+			return nil, false, fmt.Errorf("DKIM keys for %s: %w", o.Domain, err)
+		}
 	}
 	return cfg, created, nil
 }

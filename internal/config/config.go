@@ -21,18 +21,57 @@ type Config struct {
 	POP3     POP3   `toml:"pop3"`
 	Limits   Limits `toml:"limits"`
 	Log      Log    `toml:"log"`
+	Queue    Queue  `toml:"queue"`
+	Relay    Relay  `toml:"relay"`
+	// Routes send mail for a domain to a fixed host:port (Postfix's
+	// transport map), before MX lookup and the relay.
+	Routes map[string]string `toml:"routes"`
+	DNS    DNS               `toml:"dns"`
 
 	// Dir is the folder of the config file; relative paths are resolved
 	// against it. Not a TOML key.
 	Dir string `toml:"-"`
 }
 
-// TLS names the certificate files.
+// TLS names the certificate files and turns on ACME.
 type TLS struct {
 	// CertFile and KeyFile are PEM files; when both are empty, init makes
-	// a self-signed pair in DataDir/tls.
+	// a self-signed pair in DataDir/tls. With ACME on they are the
+	// fallback, served until the first ACME certificate arrives and for
+	// names ACME does not cover.
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+
+	// ACME obtains and renews publicly trusted certificates (RFC 8555)
+	// for Hostname, ACMENames and, for each hosted domain, the
+	// ACMEDomainPrefixes names. Turning it on accepts the CA's terms of
+	// service.
+	ACME bool `toml:"acme"`
+	// ACMEEmail is the account contact the CA writes to about expiring
+	// certificates and policy changes; optional.
+	ACMEEmail string `toml:"acme_email"`
+	// ACMEDirectory is the CA's directory URL; default Let's Encrypt
+	// production (DefaultACMEDirectory).
+	ACMEDirectory string `toml:"acme_directory"`
+	// ACMECAFile is a PEM file of extra roots trusted for the directory's
+	// HTTPS (a test CA such as Pebble); empty: system roots only.
+	ACMECAFile string `toml:"acme_ca_file"`
+	// ACMENames are extra names to get certificates for.
+	ACMENames []string `toml:"acme_names"`
+	// ACMEDomainPrefixes name the hosts under each hosted domain that get
+	// certificates; default autoconfig, autodiscover and mta-sts. Add
+	// "imap", "smtp" and "pop" once DNS points those names here.
+	ACMEDomainPrefixes []string `toml:"acme_domain_prefixes"`
+}
+
+// DefaultACMEDirectory is Let's Encrypt's production directory.
+const DefaultACMEDirectory = "https://acme-v02.api.letsencrypt.org/directory"
+
+// DefaultACMEDomainPrefixes returns the per-domain names clients look up by
+// themselves: Thunderbird's autoconfig, Outlook's autodiscover and
+// MTA-STS (RFC 8461 §3.3 requires a valid certificate for mta-sts.<d>).
+func DefaultACMEDomainPrefixes() []string {
+	return []string{"autoconfig", "autodiscover", "mta-sts"}
 }
 
 // Listen lists the addresses (host:port) of each service. An empty list
@@ -47,6 +86,9 @@ type Listen struct {
 	POP3S       []string `toml:"pop3s"`
 	HTTP        []string `toml:"http"`
 	HTTPS       []string `toml:"https"`
+	// Metrics serves /metrics (Prometheus) and /healthz, unauthenticated:
+	// bind it to loopback or an admin network.
+	Metrics []string `toml:"metrics"`
 }
 
 // SMTP holds the limits of the SMTP and submission services.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +114,7 @@ func (c *Config) applyDefaults() {
 	setInt(&c.Limits.LoginFailuresPerIP, 10)
 	setDur(&c.Limits.LoginBlock, 15*time.Minute)
 	setDur(&c.Limits.ShutdownTimeout, 10*time.Second)
+	c.TLS.applyDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -157,6 +159,9 @@ func (c *Config) validate(src []byte) error {
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return bad("tls.cert_file", "cert_file and key_file must be set together")
+	}
+	if err := c.validateACME(bad); err != nil {
+		return err
 	}
 	for name, addrs := range c.Listen.byName() {
 		for _, a := range addrs {
@@ -203,6 +208,9 @@ func (c *Config) validate(src []byte) error {
 	if c.POP3.IdleTimeout.Duration < 10*time.Minute {
 		return bad("pop3.idle_timeout", "must be at least 10m (RFC 1939 §3)")
 	}
+	if err := c.validateOutbound(bad); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -216,11 +224,103 @@ func (c *Config) validate(src []byte) error {
 	return nil
 }
 
+// applyDefaults fills the ACME keys and writes names in the form they are
+// compared in (lower case, no trailing dot).
+func (t *TLS) applyDefaults() {
+	if t.ACMEDirectory == "" {
+		t.ACMEDirectory = DefaultACMEDirectory
+	}
+	if t.ACMEDomainPrefixes == nil { // an explicit [] means none
+		t.ACMEDomainPrefixes = DefaultACMEDomainPrefixes()
+	}
+	for i, n := range t.ACMENames {
+		t.ACMENames[i] = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(n), "."))
+	}
+	for i, p := range t.ACMEDomainPrefixes {
+		t.ACMEDomainPrefixes[i] = strings.ToLower(strings.TrimSpace(p))
+	}
+}
+
+// validateACME checks the [tls] ACME keys when acme = true.
+func (c *Config) validateACME(bad func(key, format string, args ...any) error) error {
+	t := c.TLS
+	if !t.ACME {
+		return nil
+	}
+	if !IsDNSName(c.Hostname) {
+		return bad("tls.acme", "hostname %q is not a DNS name a public CA issues for (ASCII, with a dot, not an IP address or localhost)", c.Hostname)
+	}
+	u, err := url.Parse(t.ACMEDirectory)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		// RFC 8555 §6.1: ACME runs over HTTPS only.
+		return bad("tls.acme_directory", "%q is not an https:// URL", t.ACMEDirectory)
+	}
+	if e := t.ACMEEmail; e != "" {
+		at := strings.LastIndexByte(e, '@')
+		if at <= 0 || at == len(e)-1 || strings.ContainsAny(e, " \t<>,;:\"()[]") {
+			return bad("tls.acme_email", "%q is not an email address", e)
+		}
+	}
+	for _, n := range t.ACMENames {
+		if strings.HasPrefix(n, "*.") {
+			return bad("tls.acme_names", "%q: wildcard names need DNS-01 validation, which mailhouse does not do", n)
+		}
+		if !IsDNSName(n) {
+			return bad("tls.acme_names", "%q is not a DNS name a public CA issues for", n)
+		}
+	}
+	for _, p := range t.ACMEDomainPrefixes {
+		if !isLabel(p) {
+			return bad("tls.acme_domain_prefixes", "%q is not one DNS label (such as \"imap\")", p)
+		}
+	}
+	if len(c.Listen.HTTPS) == 0 && len(c.Listen.HTTP) == 0 {
+		return bad("tls.acme", "needs listen.https (TLS-ALPN-01 challenges, port 443) or listen.http (HTTP-01 challenges, port 80)")
+	}
+	return nil
+}
+
+// IsDNSName reports whether s is a host name a public CA can issue for:
+// ASCII letters, digits and hyphens (A-labels for international names),
+// at least two labels, at most 253 bytes, and not an IP address or
+// localhost.
+func IsDNSName(s string) bool {
+	if len(s) > 253 || s == "" || net.ParseIP(s) != nil {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 || labels[len(labels)-1] == "localhost" {
+		return false
+	}
+	for _, l := range labels {
+		if !isLabel(l) {
+			return false
+		}
+	}
+	// A top-level label of digits only would read as an IPv4 address.
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
+}
+
+// isLabel reports whether s is one DNS label (RFC 1123 §2.1): 1–63
+// letters, digits and hyphens, not starting or ending with a hyphen.
+func isLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 func (l Listen) byName() map[string][]string {
 	return map[string][]string{
 		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
 		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S,
-		"http": l.HTTP, "https": l.HTTPS,
+		"http": l.HTTP, "https": l.HTTPS, "metrics": l.Metrics,
 	}
 }
 

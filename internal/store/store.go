@@ -24,6 +24,8 @@ type Store interface {
 	Messages
 	Feed
 	Locker
+	Queue
+	DKIMKeys
 	io.Closer
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"mailhouse/internal/auth"
 	"mailhouse/internal/directory"
+	"mailhouse/internal/mailauth"
 	"mailhouse/internal/store"
 )
 
@@ -44,6 +45,11 @@ func (o *Ops) AddDomain(ctx context.Context, name string) (DomainInfo, error) {
 	dom, err := o.Store.AddDomain(ctx, d)
 	if err != nil {
 		return DomainInfo{}, storeErr(err, "domain "+directory.DisplayDomain(d))
+	}
+	// Every domain signs its outgoing mail from the start (Ed25519 and
+	// RSA-2048 selectors; `domain dns` prints their records).
+	if _, err := mailauth.GenerateKeys(ctx, o.Store, d, time.Now()); err != nil {
+		return DomainInfo{}, fmt.Errorf("domain %s added, but making its DKIM keys failed: %w", directory.DisplayDomain(d), err)
 	}
 	return DomainInfo{Name: dom.Name, Display: directory.DisplayDomain(dom.Name), Created: dom.Created}, o.audit(ctx, "domain.add", d, "")
 }

@@ -1,0 +1,58 @@
+package app
+
+import (
+	"os"
+
+	"mailhouse/internal/delivery"
+	"mailhouse/internal/dnsx"
+	"mailhouse/internal/mailauth"
+	"mailhouse/internal/message"
+	"mailhouse/internal/queue"
+	"mailhouse/internal/smtpclient"
+)
+
+// buildOutbound makes the outbound queue and the inbound mail
+// authentication checks: the DNS resolver, the SMTP client with MTA-STS,
+// the DKIM signer, and a local deliverer for the reports the queue sends
+// our own users.
+func (a *App) buildOutbound() {
+	cfg := a.cfg
+	res := dnsx.System()
+	if cfg.DNS.Resolver != "" {
+		res = dnsx.Via(cfg.DNS.Resolver)
+	}
+	log := a.log.With("part", "queue")
+	var relay *smtpclient.Relay
+	if cfg.Relay.Addr != "" {
+		relay = &smtpclient.Relay{
+			Addr: cfg.Relay.Addr, ImplicitTLS: cfg.Relay.ImplicitTLS,
+			Username: cfg.Relay.Username, Password: cfg.Relay.Password, Insecure: cfg.Relay.Insecure,
+		}
+	}
+	dialer := smtpclient.New(smtpclient.Options{
+		Hostname: cfg.Hostname, Resolver: res, Relay: relay, Routes: cfg.Routes,
+		MTASTS: smtpclient.NewMTASTS(smtpclient.MTASTSOptions{Resolver: res, Logger: log}),
+		Logger: log,
+	})
+	analyze := func(b []byte) []byte { return message.Parse(b).Marshal() }
+	local := delivery.New(delivery.Options{Store: a.Store, Resolver: a.Resolver, Analyze: analyze, Logger: log})
+	signer := &mailauth.Signer{Keys: a.Store, Logger: log}
+	node := cfg.Queue.Node
+	if node == "" {
+		node, _ = os.Hostname()
+	}
+	a.Queue = queue.New(queue.Options{
+		Store: a.Store, Dialer: dialer, Local: local, Resolver: a.Resolver,
+		Hostname: cfg.Hostname, Sign: signer.Sign, Logger: log,
+		Config: queue.Config{
+			MaxConnections: cfg.Queue.MaxConnections, RetryMin: cfg.Queue.RetryMin.Duration,
+			RetryMax: cfg.Queue.RetryMax.Duration, MaxAge: cfg.Queue.MaxAge.Duration,
+			WarnAfter: cfg.Queue.WarnAfter.Duration, Node: node,
+		},
+	})
+	a.Deliverer = delivery.New(delivery.Options{
+		Store: a.Store, Resolver: a.Resolver, Analyze: analyze, Queue: a.Queue,
+		Logger: a.log.With("part", "delivery"),
+	})
+	a.Verifier = &mailauth.Verifier{Hostname: cfg.Hostname, Resolver: res, Logger: a.log.With("part", "mailauth")}
+}
