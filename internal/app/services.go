@@ -23,8 +23,10 @@ func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 
 	smtp := smtpd.New(smtpd.Options{
 		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Deliverer: a.Deliverer, Resolver: a.Resolver,
-		Auth: a.Auth, Config: cfg.SMTP, Outbound: true, Logger: a.log.With("service", "smtp"),
+		Auth: a.Auth, Config: cfg.SMTP, Outbound: a.Deliverer.HasQueue(), Verifier: a.Verifier,
+		Logger: a.log.With("service", "smtp"),
 	})
+	// One Shutdown ends the sessions of all three SMTP listener kinds.
 	add(&service{name: "smtp", addrs: cfg.Listen.SMTP, serve: smtp.ServeMX, busy: smtpd.Busy, shutdown: smtp.Shutdown})
 	add(&service{name: "submission", addrs: cfg.Listen.Submission, serve: smtp.ServeSubmission, busy: smtpd.Busy})
 	add(&service{name: "submissions", addrs: cfg.Listen.Submissions, implicitTLS: true, serve: smtp.ServeSubmissions})

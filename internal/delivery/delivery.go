@@ -41,6 +41,19 @@ type Options struct {
 	Queue  Queue
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Observe, if set, is told the outcome of every Deliver and Append,
+	// for metrics. It must not block.
+	Observe func(Observation)
+}
+
+// Observation is one Deliver or Append, as Options.Observe sees it.
+type Observation struct {
+	Op       string // "deliver" or "append"
+	Local    int    // copies stored in local mailboxes
+	Queued   int    // external recipients handed to the queue
+	Bytes    int    // the message's size
+	Duration time.Duration
+	Err      error
 }
 
 // Deliverer delivers messages. It is safe for concurrent use.
@@ -85,6 +98,9 @@ type Envelope struct {
 	External []string
 	// Data is the message with CRLF line endings, trace headers included.
 	Data []byte
+	// Junk files local copies in each account's \Junk mailbox instead of
+	// INBOX (a DMARC p=quarantine verdict).
+	Junk bool
 }
 
 // Result says where a message went.
@@ -101,6 +117,16 @@ type Result struct {
 // temporary failure and the sender retries (a duplicate is better than a
 // loss).
 func (d *Deliverer) Deliver(ctx context.Context, env Envelope) (Result, error) {
+	if d.o.Observe == nil {
+		return d.deliver(ctx, env)
+	}
+	start := time.Now()
+	res, err := d.deliver(ctx, env)
+	d.o.Observe(Observation{Op: "deliver", Local: len(res.Local), Queued: len(res.Queued), Bytes: len(env.Data), Duration: time.Since(start), Err: err})
+	return res, err
+}
+
+func (d *Deliverer) deliver(ctx context.Context, env Envelope) (Result, error) {
 	var res Result
 	var targets []store.Target
 	seen := map[store.AccountID]bool{}
@@ -119,7 +145,7 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope) (Result, error) {
 				continue
 			}
 			seen[acct.ID] = true
-			mb, err := d.o.Store.GetMailbox(ctx, acct.ID, "INBOX")
+			mb, err := d.targetMailbox(ctx, acct.ID, env.Junk)
 			if err != nil {
 				return res, fmt.Errorf("delivery to %s: %w", acct.Address, err)
 			}
@@ -160,9 +186,43 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope) (Result, error) {
 	return res, nil
 }
 
+// targetMailbox is the INBOX, or with junk the account's \Junk mailbox
+// (INBOX when the user deleted it).
+func (d *Deliverer) targetMailbox(ctx context.Context, acct store.AccountID, junk bool) (store.Mailbox, error) {
+	if junk {
+		mbs, err := d.o.Store.ListMailboxes(ctx, acct)
+		if err != nil {
+			return store.Mailbox{}, err
+		}
+		for _, mb := range mbs {
+			if mb.SpecialUse == store.SpecialJunk {
+				return mb, nil
+			}
+		}
+	}
+	return d.o.Store.GetMailbox(ctx, acct, "INBOX")
+}
+
+// HasQueue reports whether external recipients can be accepted.
+func (d *Deliverer) HasQueue() bool { return d.o.Queue != nil }
+
 // Append stores a message in one mailbox as given (IMAP APPEND, the
 // webmail's Sent and Drafts copies, import), with no trace prefix.
 func (d *Deliverer) Append(ctx context.Context, mailbox store.MailboxID, flags []string, date time.Time, data []byte) (store.Delivered, error) {
+	if d.o.Observe == nil {
+		return d.append(ctx, mailbox, flags, date, data)
+	}
+	start := time.Now()
+	got, err := d.append(ctx, mailbox, flags, date, data)
+	o := Observation{Op: "append", Bytes: len(data), Duration: time.Since(start), Err: err}
+	if err == nil {
+		o.Local = 1
+	}
+	d.o.Observe(o)
+	return got, err
+}
+
+func (d *Deliverer) append(ctx context.Context, mailbox store.MailboxID, flags []string, date time.Time, data []byte) (store.Delivered, error) {
 	if date.IsZero() {
 		date = d.o.Now()
 	}

@@ -2,18 +2,12 @@ package queue_test
 
 import (
 	"context"
-	"io"
 	"net"
-	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
-	"mailhouse/internal/delivery"
-	"mailhouse/internal/directory"
 	"mailhouse/internal/dnsx"
 	"mailhouse/internal/dnsx/dnstest"
 	"mailhouse/internal/mailauth"
@@ -21,112 +15,28 @@ import (
 	"mailhouse/internal/testutil"
 )
 
-// inbound is port 25 of a site with the mailauth checks at the end of
-// DATA. It stands in for internal/smtpd until smtpd calls
-// mailauth.Verifier itself (see the package report): the same calls,
-// in the same place, on go-smtp.
-type inbound struct {
-	s        *site
-	verifier *mailauth.Verifier
-	addr     string
-}
-
-func startInbound(t *testing.T, s *site, v *mailauth.Verifier) *inbound {
-	t.Helper()
-	in := &inbound{s: s, verifier: v}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		ap, _ := netip.ParseAddrPort(c.Conn().RemoteAddr().String())
-		return &inSession{in: in, ip: ap.Addr(), conn: c}, nil
-	}))
-	srv.Domain = s.host
-	srv.MaxMessageBytes = 10 << 20
-	srv.MaxRecipients = 50
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.EnableSMTPUTF8 = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-	return in
-}
-
-type inSession struct {
-	in    *inbound
-	ip    netip.Addr
-	conn  *smtp.Conn
-	from  string
-	rcpts []directory.Resolution
-}
-
-func (s *inSession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-
-func (s *inSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	r, err := s.in.s.del.Resolve(context.Background(), to)
-	if err != nil {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-	}
-	s.rcpts = append(s.rcpts, r)
-	return nil
-}
-
-func (s *inSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	res := s.in.verifier.Check(ctx, mailauth.Input{IP: s.ip, HELO: s.conn.Hostname(), MailFrom: s.from, Data: data})
-	switch res.Action {
-	case mailauth.Reject:
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "rejected by DMARC policy of " + res.FromDomain}
-	case mailauth.Quarantine:
-		// Junk: what delivery would do with Envelope.Junk (see report).
-		st := s.in.s.Store
-		var targets []store.Target
-		for _, r := range s.rcpts {
-			for _, a := range r.Accounts {
-				mb, err := st.GetMailbox(ctx, a.ID, "Junk")
-				if err != nil {
-					return err
-				}
-				targets = append(targets, store.Target{Mailbox: mb.ID})
-			}
-		}
-		_, err := st.Deliver(ctx, store.Delivery{Body: res.Apply(data), Targets: targets})
-		return err
-	}
-	_, err = s.in.s.del.Deliver(ctx, delivery.Envelope{From: s.from, Recipients: s.rcpts, Data: res.Apply(data)})
-	return err
-}
-
-func (s *inSession) Reset()        { s.from, s.rcpts = "", nil }
-func (s *inSession) Logout() error { return nil }
-
 // authWorld is a.test (sending from 127.0.0.2, DKIM keys, SPF, DMARC
-// p=reject), b.test (checking on port 25) and q.test (a domain with
-// p=quarantine nobody here sends for), with their records on a loopback
+// p=reject), b.test (checking on port 25 with the real SMTP server) and
+// q.test (a domain with p=quarantine nobody here sends for), with their
+// records on a loopback
 // DNS server.
 type authWorld struct {
 	a, b *site
-	in   *inbound
 	dns  *dnstest.Server
 }
 
 func newAuthWorld(t *testing.T) *authWorld {
 	t.Helper()
 	w := &authWorld{dns: dnstest.New(t)}
-	w.b = newSite(t, "b.test", siteOptions{cfg: fastConfig, dns: w.dns, noMX: true}, "bob")
-	w.in = startInbound(t, w.b, &mailauth.Verifier{Hostname: "mx.b.test", Resolver: dnsx.Via(w.dns.Addr)})
+	w.b = newSite(t, "b.test", siteOptions{cfg: fastConfig, dns: w.dns,
+		verifier: &mailauth.Verifier{Hostname: "mx.b.test", Resolver: dnsx.Via(w.dns.Addr)}}, "bob")
 
 	// a.test's keys are made as `domain add` makes them, and its records
 	// published as `domain dns` prints them.
 	var signer *mailauth.Signer
 	sign := func(ctx context.Context, m []byte) []byte { return signer.Sign(ctx, m) }
 	from2 := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 2 * time.Second}
-	w.a = newSite(t, "a.test", siteOptions{cfg: fastConfig, dns: w.dns, routes: map[string]string{"b.test": w.in.addr},
+	w.a = newSite(t, "a.test", siteOptions{cfg: fastConfig, dns: w.dns, routes: map[string]string{"b.test": w.b.mx},
 		sign: sign, dial: from2.DialContext}, "alice")
 	keys := w.a.Store.(store.DKIMKeys)
 	signer = &mailauth.Signer{Keys: keys}
@@ -196,7 +106,7 @@ func TestForgedFromRejectedByDMARC(t *testing.T) {
 	w := newAuthWorld(t)
 	swaks := testutil.NeedTool(t, "swaks")
 	run := func(from, headerFrom string) string {
-		out, _ := exec.Command(swaks, "--server", w.in.addr, "--helo", "forger.example", "--from", from, "--to", "bob@b.test",
+		out, _ := exec.Command(swaks, "--server", w.b.mx, "--helo", "forger.example", "--from", from, "--to", "bob@b.test",
 			"--header", "From: "+headerFrom, "--header", "Subject: trust me", "--body", "pay now", "--timeout", "10").CombinedOutput()
 		return string(out)
 	}

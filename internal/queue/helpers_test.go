@@ -17,6 +17,7 @@ import (
 	"mailhouse/internal/delivery"
 	"mailhouse/internal/dnsx"
 	"mailhouse/internal/dnsx/dnstest"
+	"mailhouse/internal/mailauth"
 	"mailhouse/internal/message"
 	"mailhouse/internal/queue"
 	"mailhouse/internal/smtpclient"
@@ -53,6 +54,8 @@ type siteOptions struct {
 	sign func(context.Context, []byte) []byte
 	// dial opens outbound connections (to send from another loopback IP).
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// verifier checks SPF, DKIM and DMARC on port 25.
+	verifier *mailauth.Verifier
 }
 
 // fastConfig retries quickly, as tests need.
@@ -91,7 +94,7 @@ func newSite(t *testing.T, domain string, so siteOptions, users ...string) *site
 	s.del = delivery.New(delivery.Options{Store: st.Store, Resolver: st.Resolver, Logger: st.Logger, Analyze: analyze, Queue: s.queue})
 	s.srv = smtpd.New(smtpd.Options{
 		Hostname: s.host, TLS: st.ServerTLS, Deliverer: s.del, Resolver: st.Resolver, Auth: st.Auth,
-		Outbound: true, Logger: st.Logger,
+		Outbound: true, Logger: st.Logger, Verifier: so.verifier,
 		Config: config.SMTP{CommandTimeout: config.Duration{Duration: 10 * time.Second}, DataTimeout: config.Duration{Duration: 10 * time.Second}},
 	})
 	serve := func(ln net.Listener, f func(net.Listener) error) {

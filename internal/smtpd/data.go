@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailhouse/internal/delivery"
+	"mailhouse/internal/mailauth"
 )
 
 // Data receives the message (DATA or BDAT), checks it, adds the
@@ -64,11 +65,26 @@ func (s *session) Data(r io.Reader) error {
 
 	ctx, cancel := context.WithTimeout(s.srv.ctx, cfg.DataTimeout.Duration)
 	defer cancel()
+	data, junk := buf.Bytes(), false
+	if s.mode == modeMX && s.srv.o.Verifier != nil {
+		// SPF, DKIM and DMARC of mail from the internet (RFC 7489 §6.6):
+		// a p=reject failure is refused here, p=quarantine goes to Junk,
+		// and the verdict is recorded in Authentication-Results.
+		r := s.srv.o.Verifier.Check(ctx, mailauth.Input{IP: s.c.remote, HELO: tx.helo, MailFrom: tx.from, Data: body})
+		if r.Action == mailauth.Reject {
+			e := &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Rejected by the DMARC policy of " + r.FromDomain}
+			s.logTx(tx, fmt.Sprintf("550 DMARC reject (%s)", r.Reason), size)
+			return e
+		}
+		data = append(append(make([]byte, 0, len(hdr)+len(r.Header)+len(body)), hdr...), r.Apply(body)...)
+		junk = r.Action == mailauth.Quarantine
+	}
 	res, err := s.srv.o.Deliverer.Deliver(ctx, delivery.Envelope{
 		From:       tx.from,
 		Recipients: tx.resolved,
 		External:   tx.external,
-		Data:       buf.Bytes(),
+		Data:       data,
+		Junk:       junk,
 	})
 	if err != nil {
 		e := deliverError(err)

@@ -17,6 +17,7 @@ import (
 	"mailhouse/internal/auth"
 	"mailhouse/internal/config"
 	"mailhouse/internal/delivery"
+	"mailhouse/internal/mailauth"
 	"mailhouse/internal/directory"
 	"mailhouse/internal/netx"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	// submission accepts recipients in other domains. Without it they get
 	// 451 4.4.0 at RCPT time (nothing is dropped).
 	Outbound bool
+	// Verifier checks SPF, DKIM and DMARC of mail received on port 25;
+	// nil skips the checks.
+	Verifier *mailauth.Verifier
 	Logger   *slog.Logger
 	// Now is the clock for Received headers; nil means time.Now.
 	Now func() time.Time
