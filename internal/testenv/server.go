@@ -14,13 +14,17 @@ import (
 
 	"mailhouse/internal/app"
 	"mailhouse/internal/config"
+	"mailhouse/internal/dnsx/dnstest"
 	"mailhouse/internal/netx"
 	"mailhouse/internal/store"
 )
 
 // Server is a whole running mailhouse on loopback.
 type Server struct {
-	App       *app.App
+	App *app.App
+	// DNS is the loopback DNS server every lookup goes to (SPF, DKIM,
+	// DMARC, MX); it answers NXDOMAIN until a test adds records.
+	DNS       *dnstest.Server
 	Config    *config.Config
 	ClientTLS *tls.Config
 	CertFile  string
@@ -42,6 +46,8 @@ func Start(t testing.TB, extra string, users ...string) *Server {
 	for _, k := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https"} {
 		fmt.Fprintf(&b, "%s = [\"127.0.0.1:0\"]\n", k)
 	}
+	dns := dnstest.New(t)
+	fmt.Fprintf(&b, "[dns]\nresolver = %q\n", dns.Addr)
 	b.WriteString(extra)
 	cfg, err := config.Parse([]byte(b.String()), dir)
 	if err != nil {
@@ -77,7 +83,7 @@ func Start(t testing.TB, extra string, users ...string) *Server {
 	pool := x509.NewCertPool()
 	pem, _ := os.ReadFile(cert)
 	pool.AppendCertsFromPEM(pem)
-	return &Server{App: a, Config: cfg, CertFile: cert, ClientTLS: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
+	return &Server{App: a, DNS: dns, Config: cfg, CertFile: cert, ClientTLS: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
 }
 
 // Addr returns the first bound address of a service (config key such as

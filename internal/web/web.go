@@ -82,6 +82,7 @@ func New(o Options) *Server {
 	ac.RegisterDocuments(mux)
 	ac.RegisterPages(mux)
 	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /.well-known/mta-sts.txt", s.mtaSTS)
 	if o.Admin != nil {
 		mux.Handle("/admin", o.Admin)
 		mux.Handle("/admin/", o.Admin)
