@@ -32,6 +32,7 @@ func commands() []cli.Command {
 		{Name: "user", Summary: "add, delete or list accounts, set passwords", Run: group("user", cli.UserCommands())},
 		{Name: "alias", Summary: "add, delete or list aliases and catch-alls", Run: group("alias", cli.AliasCommands())},
 		{Name: "queue", Summary: "list, show, retry or drop outbound messages", Run: group("queue", cli.QueueCommands())},
+		{Name: "tls", Summary: "certificate status (ACME)", Run: group("tls", cli.TLSCommands())},
 		{Name: "admin", Summary: "admin API tokens and the audit log", Run: group("admin", cli.AdminCommands())},
 		{Name: "version", Summary: "print the version", Run: app.PrintVersion},
 	}

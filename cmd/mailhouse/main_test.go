@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -272,7 +271,13 @@ func TestDevQuickStart(t *testing.T) {
 	cmd := exec.Command(bin, "dev", "--dir", filepath.Join(dir, "dev"))
 	cmd.Dir = dir
 	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	defer func() {
+		if t.Failed() {
+			t.Logf("dev stderr:\n%s", stderr.String())
+		}
+	}()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 
+	"mailhouse/internal/acme"
 	"mailhouse/internal/auth"
 	"mailhouse/internal/cli"
 	"mailhouse/internal/config"
@@ -39,7 +42,8 @@ type App struct {
 	cfg       *config.Config
 	log       *slog.Logger
 	Store     store.Store
-	Certs     *netx.CertStore
+	Certs     netx.CertSource
+	ACME      *acme.Manager // nil unless [tls] acme = true
 	Resolver  *directory.Resolver
 	Auth      *auth.Authenticator
 	Deliverer *delivery.Deliverer
@@ -76,6 +80,13 @@ func New(o Options) (*App, error) {
 	if certFile == "" {
 		certFile, keyFile = cli.DefaultCertPaths(cfg)
 	}
+	if _, err := os.Stat(certFile); cfg.TLS.ACME && cfg.TLS.CertFile == "" && errors.Is(err, fs.ErrNotExist) {
+		// With ACME the files are only the fallback until the first
+		// certificate arrives: make one rather than refuse to start.
+		if err := netx.GenerateSelfSigned(cfg.Hostname, certFile, keyFile); err != nil {
+			return nil, fmt.Errorf("fallback certificate: %w", err)
+		}
+	}
 	certs, err := netx.LoadCert(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("%w (run mailhouse init, or set [tls] cert_file and key_file)", err)
@@ -86,13 +97,23 @@ func New(o Options) (*App, error) {
 		return nil, err
 	}
 	a.Store = st
+	if cfg.TLS.ACME {
+		ao := acme.FromConfig(cfg, st)
+		ao.Fallback, ao.Logger = certs, a.log.With("part", "acme")
+		m, err := acme.New(ao)
+		if err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("tls.acme: %w", err)
+		}
+		a.ACME, a.Certs = m, m
+	}
 	a.Resolver = &directory.Resolver{Dir: st}
 	a.Auth = auth.New(auth.Options{
 		Dir: st, Logger: a.log.With("part", "auth"), Params: o.AuthParams,
 		FailuresPerIP: cfg.Limits.LoginFailuresPerIP, Block: cfg.Limits.LoginBlock.Duration,
 	})
 	a.buildOutbound()
-	if a.services, err = a.buildServices(certs.TLSConfig()); err != nil {
+	if a.services, err = a.buildServices(a.Certs.TLSConfig()); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
@@ -119,6 +140,9 @@ func (a *App) Start() error {
 			a.addrs[s.name] = append(a.addrs[s.name], ln.Addr())
 			a.mu.Unlock()
 		}
+	}
+	if a.ACME != nil {
+		a.ACME.Start()
 	}
 	if err := a.Queue.Start(context.Background()); err != nil {
 		a.closeListeners()
@@ -197,6 +221,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.wg.Wait()
 	if err := a.Queue.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("queue: %w", err))
+	}
+	if a.ACME != nil {
+		errs = append(errs, a.ACME.Stop(ctx))
 	}
 	errs = append(errs, a.Store.Close())
 	return errors.Join(errs...)

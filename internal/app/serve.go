@@ -96,7 +96,7 @@ func (a *App) PrintSettings(w io.Writer, user, password string) {
 			case "http":
 				rows = append(rows, row{"HTTP (redirects)", p, "none"})
 			case "https":
-				rows = append(rows, row{"HTTPS (web)", p, "SSL/TLS"})
+				rows = append(rows, row{"HTTPS (webmail /mail/, admin /admin)", p, "SSL/TLS"})
 			default:
 				proto, sec := clientEndpoint(name)
 				if proto == "SMTP" {

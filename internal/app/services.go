@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"strconv"
 
 	"mailhouse/internal/cli"
@@ -12,6 +14,7 @@ import (
 	"mailhouse/internal/web"
 	"mailhouse/internal/web/admin"
 	"mailhouse/internal/web/autoconfig"
+	"mailhouse/internal/web/webmail"
 )
 
 // buildServices makes the services this version has, each with the
@@ -56,14 +59,31 @@ func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 	if err != nil {
 		return nil, err
 	}
+	wm := webmail.New(webmail.Options{
+		Store: a.Store, Auth: a.Auth, Deliverer: a.Deliverer, Resolver: a.Resolver,
+		Hostname: cfg.Hostname, SMTP: cfg.SMTP, Logger: a.log.With("service", "webmail"),
+	})
 	w := web.New(web.Options{
 		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Endpoints: eps,
 		HTTPSPort: firstPort(cfg.Listen.HTTPS), MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
-		Domains: a.Store, Admin: console, Logger: a.log.With("service", "web"),
+		Domains: a.Store, Admin: console, Webmail: wm, Logger: a.log.With("service", "web"),
+		WrapHTTP: a.acmeHTTP(),
 	})
-	add(&service{name: "http", addrs: cfg.Listen.HTTP, serve: w.ServeHTTP, shutdown: w.Shutdown})
+	webShutdown := func(ctx context.Context) error {
+		wm.Close() // live-update streams would hold the graceful shutdown
+		return w.Shutdown(ctx)
+	}
+	add(&service{name: "http", addrs: cfg.Listen.HTTP, serve: w.ServeHTTP, shutdown: webShutdown})
 	add(&service{name: "https", addrs: cfg.Listen.HTTPS, implicitTLS: true, serve: w.ServeHTTPS})
 	return svcs, nil
+}
+
+// acmeHTTP answers ACME HTTP-01 challenges on plain HTTP when ACME is on.
+func (a *App) acmeHTTP() func(http.Handler) http.Handler {
+	if a.ACME == nil {
+		return nil
+	}
+	return a.ACME.HTTPHandler
 }
 
 func plainServe(f func(net.Listener, bool) error) func(net.Listener) error {

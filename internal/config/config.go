@@ -25,8 +25,11 @@ type Config struct {
 	Relay    Relay  `toml:"relay"`
 	// Routes send mail for a domain to a fixed host:port (Postfix's
 	// transport map), before MX lookup and the relay.
-	Routes map[string]string `toml:"routes"`
-	DNS    DNS               `toml:"dns"`
+	Routes    map[string]string `toml:"routes"`
+	DNS       DNS               `toml:"dns"`
+	Quota     Quota             `toml:"quota"`     // limits.go
+	Retention Retention         `toml:"retention"` // limits.go
+	Abuse     Abuse             `toml:"abuse"`     // limits.go
 
 	// Dir is the folder of the config file; relative paths are resolved
 	// against it. Not a TOML key.

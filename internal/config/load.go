@@ -115,6 +115,7 @@ func (c *Config) applyDefaults() {
 	setDur(&c.Limits.LoginBlock, 15*time.Minute)
 	setDur(&c.Limits.ShutdownTimeout, 10*time.Second)
 	c.TLS.applyDefaults()
+	c.applyLimitDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -209,6 +210,9 @@ func (c *Config) validate(src []byte) error {
 		return bad("pop3.idle_timeout", "must be at least 10m (RFC 1939 §3)")
 	}
 	if err := c.validateOutbound(bad); err != nil {
+		return err
+	}
+	if err := c.validateLimits(bad); err != nil {
 		return err
 	}
 	switch c.Log.Level {

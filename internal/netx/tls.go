@@ -21,6 +21,16 @@ import (
 	"time"
 )
 
+// CertSource is what serves certificates to every TLS listener: a
+// CertStore (files), or the ACME manager (internal/acme), which falls
+// back to a CertStore. Reload is SIGHUP's.
+type CertSource interface {
+	TLSConfig() *tls.Config
+	Reload() error
+}
+
+var _ CertSource = (*CertStore)(nil)
+
 // CertStore serves a certificate loaded from PEM files and can reload it
 // (on SIGHUP) without affecting established connections: each handshake
 // picks the current certificate.

@@ -50,8 +50,14 @@ type Options struct {
 	Domains store.Directory
 	// Admin serves /admin and /api/admin/ (admin.New); nil leaves them
 	// out.
-	Admin  http.Handler
-	Logger *slog.Logger
+	Admin http.Handler
+	// Webmail serves /mail/ (webmail.New); the site's root then leads
+	// there, and the settings page stays at /settings. Nil leaves it out.
+	Webmail http.Handler
+	// WrapHTTP wraps the plain-HTTP handler, outermost (the ACME HTTP-01
+	// challenge responder); nil leaves it as it is.
+	WrapHTTP func(http.Handler) http.Handler
+	Logger   *slog.Logger
 }
 
 // Server serves HTTP and HTTPS.
@@ -88,8 +94,14 @@ func New(o Options) *Server {
 		mux.Handle("/admin/", o.Admin)
 		mux.Handle("/api/admin/", o.Admin)
 	}
+	var root http.Handler = mux
+	if o.Webmail != nil {
+		mux.Handle("/mail/", o.Webmail)
+		mux.Handle("/mail", o.Webmail)
+		root = webmailAtRoot(mux)
+	}
 	s.secure = &http.Server{
-		Handler:           logRequests(o.Logger, SecurityHeaders(mux)),
+		Handler:           logRequests(o.Logger, SecurityHeaders(root)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      time.Minute,
@@ -102,8 +114,12 @@ func New(o Options) *Server {
 	ac.RegisterDocuments(pmux)
 	pmux.HandleFunc("GET /healthz", healthz)
 	pmux.HandleFunc("/", s.redirect)
+	var plain http.Handler = pmux
+	if o.WrapHTTP != nil {
+		plain = o.WrapHTTP(plain)
+	}
 	s.plain = &http.Server{
-		Handler:           logRequests(o.Logger, pmux),
+		Handler:           logRequests(o.Logger, plain),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -164,4 +180,16 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 		host = net.JoinHostPort(host, strconv.Itoa(s.o.HTTPSPort))
 	}
 	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
+}
+
+// webmailAtRoot sends people who type https://mail.<domain>/ to the
+// webmail; everything else goes to the mux.
+func webmailAtRoot(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			http.Redirect(w, r, "/mail/", http.StatusFound)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

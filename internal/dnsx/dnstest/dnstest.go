@@ -26,13 +26,21 @@ type Server struct {
 func New(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{rrs: map[string][]dns.RR{}, fail: map[string]bool{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
+	// UDP and TCP share one port number; a free UDP port may be taken
+	// for TCP by another process, so try a few.
+	var pc net.PacketConn
+	var ln net.Listener
+	var err error
+	for try := 0; try < 20; try++ {
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			break
+		}
 		pc.Close()
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	s.Addr = pc.LocalAddr().String()

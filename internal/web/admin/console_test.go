@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"mailhouse/internal/auth"
 	"mailhouse/internal/store"
 	"mailhouse/internal/testenv"
 	"mailhouse/internal/web"
@@ -160,8 +161,10 @@ func TestConsoleNonAdmin(t *testing.T) {
 	if err := o.SetDisabled(ctx, "carol@example.test", true); err != nil {
 		t.Fatal(err)
 	}
-	if resp := b.login("carol@example.test"); resp.StatusCode != 403 {
-		t.Errorf("disabled admin login: %d", resp.StatusCode)
+	// Disabled accounts are refused by the authenticator itself, like a
+	// wrong password, so the page tells nothing about the account.
+	if resp := b.login("carol@example.test"); resp.StatusCode != 401 {
+		t.Errorf("disabled admin login: %d, want 401", resp.StatusCode)
 	}
 }
 
@@ -211,8 +214,10 @@ func TestConsoleAccountPages(t *testing.T) {
 			return f.Admin
 		}},
 		{"/admin/accounts/bob@example.test/password", url.Values{"password": {"bobs new password"}}, func() bool {
-			_, err := e.st.Auth.Login(ctx, "bob@example.test", "bobs new password", netipLoopback)
-			return err == nil
+			// bob is disabled by now, so check the stored hash.
+			a, _ := e.st.Store.GetAccount(ctx, "bob@example.test")
+			ok, _ := auth.CheckPassword(a.PasswordHash, "bobs new password")
+			return ok
 		}},
 		{"/admin/accounts/bob@example.test/delete", url.Values{}, func() bool {
 			_, err := e.st.Store.GetAccount(ctx, "bob@example.test")
