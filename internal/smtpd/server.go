@@ -17,8 +17,8 @@ import (
 	"mailhouse/internal/auth"
 	"mailhouse/internal/config"
 	"mailhouse/internal/delivery"
-	"mailhouse/internal/mailauth"
 	"mailhouse/internal/directory"
+	"mailhouse/internal/mailauth"
 	"mailhouse/internal/netx"
 )
 
@@ -238,6 +238,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.cancel()
+	if err := ctx.Err(); err != nil {
+		// go-smtp's own Shutdown may have returned at the deadline before
+		// we saw it: close what is left either way.
+		s.closeAll()
+		return err
+	}
 	return firstErr
 }
 
