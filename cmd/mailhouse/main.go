@@ -32,8 +32,15 @@ func commands() []cli.Command {
 		{Name: "user", Summary: "add, delete or list accounts, set passwords", Run: group("user", cli.UserCommands())},
 		{Name: "alias", Summary: "add, delete or list aliases and catch-alls", Run: group("alias", cli.AliasCommands())},
 		{Name: "queue", Summary: "list, show, retry or drop outbound messages", Run: group("queue", cli.QueueCommands())},
+		{Name: "blocks", Summary: "list or clear addresses and accounts blocked for failed logins", Run: group("blocks", cli.BlocksCommands())},
 		{Name: "tls", Summary: "certificate status (ACME)", Run: group("tls", cli.TLSCommands())},
 		{Name: "admin", Summary: "admin API tokens and the audit log", Run: group("admin", cli.AdminCommands())},
+		{Name: "import", Summary: "import mail from a Maildir, an mbox or another IMAP server", Run: cli.Import},
+		{Name: "export", Summary: "export an account to Maildir", Run: cli.Export},
+		{Name: "backup", Summary: "take a consistent copy of the store while the server runs", Run: cli.Backup},
+		{Name: "restore", Summary: "bring back a backup (server stopped)", Run: cli.Restore},
+		{Name: "check", Summary: "verify the store; --repair fixes what it can", Run: cli.Check},
+		{Name: "migrate-store", Summary: "copy the SQLite store into PostgreSQL, verified", Run: cli.MigrateStore},
 		{Name: "version", Summary: "print the version", Run: app.PrintVersion},
 	}
 }

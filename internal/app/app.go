@@ -24,8 +24,10 @@ import (
 	"mailhouse/internal/delivery"
 	"mailhouse/internal/directory"
 	"mailhouse/internal/mailauth"
+	"mailhouse/internal/metrics"
 	"mailhouse/internal/netx"
 	"mailhouse/internal/queue"
+	"mailhouse/internal/retention"
 	"mailhouse/internal/store"
 )
 
@@ -44,6 +46,8 @@ type App struct {
 	Store     store.Store
 	Certs     netx.CertSource
 	ACME      *acme.Manager // nil unless [tls] acme = true
+	Metrics   *metrics.Metrics
+	Retention *retention.Job
 	Resolver  *directory.Resolver
 	Auth      *auth.Authenticator
 	Deliverer *delivery.Deliverer
@@ -108,9 +112,17 @@ func New(o Options) (*App, error) {
 		a.ACME, a.Certs = m, m
 	}
 	a.Resolver = &directory.Resolver{Dir: st}
+	a.Metrics = metrics.New(metrics.Options{Store: st, Version: Version, Logger: a.log.With("part", "metrics")})
 	a.Auth = auth.New(auth.Options{
 		Dir: st, Logger: a.log.With("part", "auth"), Params: o.AuthParams,
-		FailuresPerIP: cfg.Limits.LoginFailuresPerIP, Block: cfg.Limits.LoginBlock.Duration,
+		FailuresPerIP: cfg.Limits.LoginFailuresPerIP, FailuresPerNet: cfg.Abuse.LoginFailuresPerNet,
+		FailuresPerAccount: cfg.Abuse.LoginFailuresPerAccount, Window: cfg.Abuse.LoginWindow.Duration,
+		Block: cfg.Limits.LoginBlock.Duration, Delay: cfg.Abuse.LoginDelay.Duration, MaxDelay: cfg.Abuse.LoginDelayMax.Duration,
+		Observe: a.Metrics.ObserveLogin,
+	})
+	a.Retention = retention.New(retention.Options{
+		Store: st, Defaults: cfg.Retention.Folders, Interval: cfg.Retention.Interval.Duration,
+		Batch: cfg.Retention.Batch, Logger: a.log.With("part", "retention"),
 	})
 	a.buildOutbound()
 	if a.services, err = a.buildServices(a.Certs.TLSConfig()); err != nil {
@@ -134,7 +146,8 @@ func (a *App) Start() error {
 			if s.implicitTLS {
 				busy = nil // no plaintext reply on a TLS port
 			}
-			lim := netx.LimitListener(ln, netx.Limits{PerIP: a.cfg.Limits.MaxConnsPerIP, Total: a.cfg.Limits.MaxConns}, busy)
+			counted := a.Metrics.Listener(s.name, ln)
+			lim := netx.LimitListener(counted, netx.Limits{PerIP: a.cfg.Limits.MaxConnsPerIP, Total: a.cfg.Limits.MaxConns}, a.Metrics.Busy(s.name, busy))
 			s.listeners = append(s.listeners, lim)
 			a.mu.Lock()
 			a.addrs[s.name] = append(a.addrs[s.name], ln.Addr())
@@ -144,6 +157,7 @@ func (a *App) Start() error {
 	if a.ACME != nil {
 		a.ACME.Start()
 	}
+	a.Retention.Start()
 	if err := a.Queue.Start(context.Background()); err != nil {
 		a.closeListeners()
 		return fmt.Errorf("outbound queue: %w", err)
@@ -225,6 +239,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.ACME != nil {
 		errs = append(errs, a.ACME.Stop(ctx))
 	}
+	errs = append(errs, a.Retention.Shutdown(ctx))
 	errs = append(errs, a.Store.Close())
 	return errors.Join(errs...)
 }

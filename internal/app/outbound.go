@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"os"
 
 	"mailhouse/internal/delivery"
@@ -9,6 +10,7 @@ import (
 	"mailhouse/internal/message"
 	"mailhouse/internal/queue"
 	"mailhouse/internal/smtpclient"
+	"mailhouse/internal/store"
 )
 
 // buildOutbound makes the outbound queue and the inbound mail
@@ -52,7 +54,33 @@ func (a *App) buildOutbound() {
 	})
 	a.Deliverer = delivery.New(delivery.Options{
 		Store: a.Store, Resolver: a.Resolver, Analyze: analyze, Queue: a.Queue,
-		Logger: a.log.With("part", "delivery"),
+		Observe: a.Metrics.ObserveDelivery, Logger: a.log.With("part", "delivery"),
+		DefaultQuota: cfg.Quota.DefaultBytes, QuotaWarnings: cfg.Quota.WarnPercent,
 	})
 	a.Verifier = &mailauth.Verifier{Hostname: cfg.Hostname, Resolver: res, Logger: a.log.With("part", "mailauth")}
+}
+
+// sendLimitNotice records, in the audit log the admin console shows,
+// that an account went over its hourly sending limit: a sign that its
+// password may be in a spammer's hands.
+func (a *App) sendLimitNotice(account string) {
+	a.log.Warn("account over its sending limit; check it is not compromised", "user", account)
+	if adm, ok := a.Store.(store.Admin); ok {
+		err := adm.AddAudit(context.Background(), store.AuditEntry{
+			Actor: "system", Action: "account.send_limit", Target: account,
+			Detail: "over the hourly sending limit; outgoing mail refused with 450 4.7.1 until the hour passes",
+		})
+		if err != nil {
+			a.log.Error("audit entry for the sending limit", "err", err)
+		}
+	}
+}
+
+// inboxRetention is the INBOX retention in days for POP3's CAPA EXPIRE.
+func (a *App) inboxRetention(ctx context.Context, acct store.Account) (int, error) {
+	inbox, err := a.Store.GetMailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		return 0, err
+	}
+	return a.Retention.Days(ctx, acct, inbox)
 }

@@ -27,7 +27,9 @@ func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 	smtp := smtpd.New(smtpd.Options{
 		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Deliverer: a.Deliverer, Resolver: a.Resolver,
 		Auth: a.Auth, Config: cfg.SMTP, Outbound: a.Deliverer.HasQueue(), Verifier: a.Verifier,
-		Logger: a.log.With("service", "smtp"),
+		SendLimits:  smtpd.SendLimits{MessagesPerHour: cfg.Abuse.SendMessagesPerHour, RecipientsPerHour: cfg.Abuse.SendRecipientsPerHour},
+		OnSendLimit: a.sendLimitNotice,
+		Logger:      a.log.With("service", "smtp"),
 	})
 	// One Shutdown ends the sessions of all three SMTP listener kinds.
 	add(&service{name: "smtp", addrs: cfg.Listen.SMTP, serve: smtp.ServeMX, busy: smtpd.Busy, shutdown: smtp.Shutdown})
@@ -36,14 +38,14 @@ func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 
 	imap := imapd.New(imapd.Options{
 		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Store: a.Store, Auth: a.Auth,
-		Deliverer: a.Deliverer, Config: cfg.IMAP, Logger: a.log.With("service", "imap"),
+		Deliverer: a.Deliverer, Config: cfg.IMAP, Version: Version, Logger: a.log.With("service", "imap"),
 	})
 	add(&service{name: "imap", addrs: cfg.Listen.IMAP, serve: plainServe(imap.Serve), busy: imapd.Busy, shutdown: imap.Shutdown})
 	add(&service{name: "imaps", addrs: cfg.Listen.IMAPS, implicitTLS: true, serve: tlsServe(imap.Serve)})
 
 	pop3 := pop3d.New(pop3d.Options{
 		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Store: a.Store, Auth: a.Auth,
-		Config: cfg.POP3, Logger: a.log.With("service", "pop3"),
+		Config: cfg.POP3, Logger: a.log.With("service", "pop3"), ExpireFor: a.inboxRetention,
 	})
 	add(&service{name: "pop3", addrs: cfg.Listen.POP3, serve: plainServe(pop3.Serve), busy: pop3d.Busy, shutdown: pop3.Shutdown})
 	add(&service{name: "pop3s", addrs: cfg.Listen.POP3S, implicitTLS: true, serve: tlsServe(pop3.Serve)})
@@ -75,6 +77,7 @@ func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 	}
 	add(&service{name: "http", addrs: cfg.Listen.HTTP, serve: w.ServeHTTP, shutdown: webShutdown})
 	add(&service{name: "https", addrs: cfg.Listen.HTTPS, implicitTLS: true, serve: w.ServeHTTPS})
+	add(&service{name: "metrics", addrs: cfg.Listen.Metrics, serve: a.Metrics.Serve, shutdown: a.Metrics.Shutdown})
 	return svcs, nil
 }
 

@@ -18,6 +18,11 @@ import (
 var (
 	ErrInvalidCredentials = errors.New("invalid credentials")
 	ErrThrottled          = errors.New("too many failed logins; try again later")
+	// ErrBlocked: the client's address (or IPv6 /64) is blocked after too
+	// many failed logins. It wraps ErrThrottled. Unlike an account
+	// throttle it tells nothing about an account, so protocols say it
+	// plainly (POP3 -ERR [SYS/TEMP], IMAP NO [UNAVAILABLE], SMTP 421).
+	ErrBlocked = fmt.Errorf("address blocked: %w", ErrThrottled)
 )
 
 // Options configure an Authenticator.
@@ -32,12 +37,43 @@ type Options struct {
 	// FailuresPerAccount failed logins to one account within Window
 	// slow further attempts on it for Block, from any address. Default 30.
 	FailuresPerAccount int
-	Window             time.Duration // default 15m
-	Block              time.Duration // default 15m
+	// FailuresPerNet failed logins from one IPv6 /64 (one customer's
+	// network, where every host has many addresses) block that network.
+	// Default 3 × FailuresPerIP.
+	FailuresPerNet int
+	Window         time.Duration // default 15m
+	Block          time.Duration // default 15m
+	// Delay is added before answering a failed login, per failure the
+	// client address has made beyond the third, up to MaxDelay (default
+	// 5s): guessing slows down long before the block. 0: no delay.
+	Delay    time.Duration
+	MaxDelay time.Duration
+	// Blocks keeps blocks across restarts and lets `mailhouse blocks
+	// clear` and the admin console lift them; nil means Dir's own when it
+	// implements store.Limits (otherwise blocks live in memory only).
+	Blocks store.Limits
 	// MaxConcurrent bounds simultaneous hash checks. Default 4.
 	MaxConcurrent int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Observe, if set, is told the outcome of every login (one of the
+	// Outcome values), for metrics. It must not block.
+	Observe func(outcome string)
+}
+
+// Outcomes reported to Options.Observe.
+const (
+	OutcomeSuccess      = "success"
+	OutcomeFailure      = "failure"
+	OutcomeThrottled    = "throttled"     // refused at once: the address or account is blocked
+	OutcomeBlockIP      = "block_ip"      // this failure started a block of the client address
+	OutcomeBlockAccount = "block_account" // this failure started a block of the account
+)
+
+func (a *Authenticator) observe(outcome string) {
+	if a.opts.Observe != nil {
+		a.opts.Observe(outcome)
+	}
 }
 
 // Authenticator checks logins. It is safe for concurrent use.
@@ -47,11 +83,6 @@ type Authenticator struct {
 	mu    sync.Mutex
 	fails map[string]*failures // key: "ip:<addr>" or "acct:<address>"
 	dummy string               // hash checked for unknown users, so timing does not tell
-}
-
-type failures struct {
-	count        int
-	first, until time.Time
 }
 
 // New returns an Authenticator.
@@ -64,6 +95,15 @@ func New(o Options) *Authenticator {
 	}
 	if o.FailuresPerAccount == 0 {
 		o.FailuresPerAccount = 30
+	}
+	if o.FailuresPerNet == 0 {
+		o.FailuresPerNet = 3 * o.FailuresPerIP
+	}
+	if o.MaxDelay == 0 {
+		o.MaxDelay = 5 * time.Second
+	}
+	if o.Blocks == nil {
+		o.Blocks, _ = o.Dir.(store.Limits)
 	}
 	if o.Window == 0 {
 		o.Window = 15 * time.Minute
@@ -81,7 +121,9 @@ func New(o Options) *Authenticator {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	dummy, _ := HashPassword("not a real password", o.Params)
-	return &Authenticator{opts: o, sem: make(chan struct{}, o.MaxConcurrent), fails: map[string]*failures{}, dummy: dummy}
+	a := &Authenticator{opts: o, sem: make(chan struct{}, o.MaxConcurrent), fails: map[string]*failures{}, dummy: dummy}
+	a.loadBlocks()
+	return a
 }
 
 // HashPassword hashes with the Authenticator's parameters.
@@ -97,11 +139,11 @@ func (a *Authenticator) Login(ctx context.Context, username, password string, re
 	if err != nil {
 		addr = username
 	}
-	ipKey := "ip:" + remote.Unmap().String()
-	acctKey := "acct:" + addr
-	if a.blocked(ipKey) || a.blocked(acctKey) {
-		a.opts.Logger.Warn("login refused: throttled", "user", addr, "remote", remote)
-		return store.Account{}, ErrThrottled
+	k := keysFor(remote, addr)
+	if err := a.checkBlocked(ctx, k); err != nil {
+		a.opts.Logger.Warn("login refused: throttled", "user", addr, "remote", remote, "err", err)
+		a.observe(OutcomeThrottled)
+		return store.Account{}, err
 	}
 	select {
 	case a.sem <- struct{}{}:
@@ -123,9 +165,10 @@ func (a *Authenticator) Login(ctx context.Context, username, password string, re
 		a.opts.Logger.Error("login: stored password hash unusable", "user", addr, "err", herr)
 	}
 	if err != nil || !ok {
-		a.fail(ipKey, a.opts.FailuresPerIP)
-		a.fail(acctKey, a.opts.FailuresPerAccount)
+		delay := a.failed(ctx, k)
 		a.opts.Logger.Info("login failed", "user", addr, "remote", remote)
+		a.observe(OutcomeFailure)
+		a.sleep(ctx, delay)
 		return store.Account{}, ErrInvalidCredentials
 	}
 	// A disabled account keeps its mail but cannot log in anywhere.
@@ -136,45 +179,11 @@ func (a *Authenticator) Login(ctx context.Context, username, password string, re
 		}
 		if flags.Disabled {
 			a.opts.Logger.Info("login refused: account disabled", "user", addr, "remote", remote)
+			a.observe(OutcomeFailure)
 			return store.Account{}, ErrInvalidCredentials
 		}
 	}
-	a.mu.Lock()
-	delete(a.fails, ipKey)
-	a.mu.Unlock()
+	a.succeeded(k)
+	a.observe(OutcomeSuccess)
 	return acct, nil
-}
-
-func (a *Authenticator) blocked(key string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f := a.fails[key]
-	return f != nil && a.opts.Now().Before(f.until)
-}
-
-func (a *Authenticator) fail(key string, limit int) {
-	now := a.opts.Now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f := a.fails[key]
-	if f == nil || now.Sub(f.first) > a.opts.Window {
-		f = &failures{first: now}
-		a.fails[key] = f
-	}
-	f.count++
-	if f.count >= limit {
-		f.until = now.Add(a.opts.Block)
-	}
-	if len(a.fails) > 100_000 {
-		a.pruneLocked(now)
-	}
-}
-
-// pruneLocked drops expired entries so the map stays bounded.
-func (a *Authenticator) pruneLocked(now time.Time) {
-	for k, f := range a.fails {
-		if now.Sub(f.first) > a.opts.Window && now.After(f.until) {
-			delete(a.fails, k)
-		}
-	}
 }

@@ -30,6 +30,7 @@ type Config struct {
 	Quota     Quota             `toml:"quota"`     // limits.go
 	Retention Retention         `toml:"retention"` // limits.go
 	Abuse     Abuse             `toml:"abuse"`     // limits.go
+	Store     Store             `toml:"store"`     // store.go
 
 	// Dir is the folder of the config file; relative paths are resolved
 	// against it. Not a TOML key.

@@ -212,6 +212,9 @@ func (c *Config) validate(src []byte) error {
 	if err := c.validateOutbound(bad); err != nil {
 		return err
 	}
+	if err := c.validateStore(bad); err != nil {
+		return err
+	}
 	if err := c.validateLimits(bad); err != nil {
 		return err
 	}

@@ -44,6 +44,16 @@ type Options struct {
 	// Observe, if set, is told the outcome of every Deliver and Append,
 	// for metrics. It must not block.
 	Observe func(Observation)
+
+	// DefaultQuota is the storage limit of accounts without their own
+	// (config quota.default_bytes); 0 means unlimited.
+	DefaultQuota int64
+	// Limits holds domain quotas and the warnings sent; nil means the
+	// Store's own when it implements store.Limits.
+	Limits store.Limits
+	// QuotaWarnings are the percentages of the limit at which the user
+	// is sent a warning, once each; nil means 80 and 95.
+	QuotaWarnings []int
 }
 
 // Observation is one Deliver or Append, as Options.Observe sees it.
@@ -69,6 +79,13 @@ func New(o Options) *Deliverer {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Limits == nil {
+		o.Limits, _ = o.Store.(store.Limits)
+	}
+	if o.QuotaWarnings == nil {
+		o.QuotaWarnings = []int{80, 95}
+	}
+	o.QuotaWarnings = warnLevels(o.QuotaWarnings)
 	return &Deliverer{o: o}
 }
 
@@ -129,6 +146,7 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope) (Result, error) {
 func (d *Deliverer) deliver(ctx context.Context, env Envelope) (Result, error) {
 	var res Result
 	var targets []store.Target
+	var checks []quotaCheck
 	seen := map[store.AccountID]bool{}
 	extSeen := map[string]bool{}
 	var external []string
@@ -149,9 +167,15 @@ func (d *Deliverer) deliver(ctx context.Context, env Envelope) (Result, error) {
 			if err != nil {
 				return res, fmt.Errorf("delivery to %s: %w", acct.Address, err)
 			}
+			prefix := tracePrefix(env.From, acct.Address)
+			qc, err := d.admit(ctx, acct, int64(len(prefix)+len(env.Data)))
+			if err != nil {
+				return res, fmt.Errorf("delivery to %s: %w", acct.Address, err)
+			}
+			checks = append(checks, qc)
 			targets = append(targets, store.Target{
 				Mailbox:      mb.ID,
-				Prefix:       tracePrefix(env.From, acct.Address),
+				Prefix:       prefix,
 				InternalDate: now,
 			})
 			res.Accounts = append(res.Accounts, acct.Address)
@@ -176,6 +200,9 @@ func (d *Deliverer) deliver(ctx context.Context, env Envelope) (Result, error) {
 			return Result{}, fmt.Errorf("delivery: %w", err)
 		}
 		res.Local = got
+		for _, c := range checks {
+			d.warn(ctx, c)
+		}
 	}
 	if len(external) > 0 {
 		if err := d.o.Queue.Enqueue(ctx, env.From, external, env.Data); err != nil {
@@ -226,6 +253,18 @@ func (d *Deliverer) append(ctx context.Context, mailbox store.MailboxID, flags [
 	if date.IsZero() {
 		date = d.o.Now()
 	}
+	mb, err := d.o.Store.GetMailboxByID(ctx, mailbox)
+	if err != nil {
+		return store.Delivered{}, fmt.Errorf("append: %w", err)
+	}
+	acct, err := d.o.Store.GetAccountByID(ctx, mb.Account)
+	if err != nil {
+		return store.Delivered{}, fmt.Errorf("append: %w", err)
+	}
+	qc, err := d.admit(ctx, acct, int64(len(data)))
+	if err != nil {
+		return store.Delivered{}, fmt.Errorf("append: %w", err)
+	}
 	del := store.Delivery{Body: data, Targets: []store.Target{{Mailbox: mailbox, Flags: flags, InternalDate: date}}}
 	if d.o.Analyze != nil {
 		del.Parsed = d.o.Analyze(data)
@@ -234,6 +273,7 @@ func (d *Deliverer) append(ctx context.Context, mailbox store.MailboxID, flags [
 	if err != nil {
 		return store.Delivered{}, fmt.Errorf("append: %w", err)
 	}
+	d.warn(ctx, qc)
 	return got[0], nil
 }
 

@@ -34,19 +34,12 @@ func (s *session) cmdAppend(c *imapwire.Command) error {
 		}
 		return s.storeError(err, "APPEND")
 	}
-	if q := s.account.QuotaBytes; q > 0 {
-		u, err := s.srv.o.Store.AccountUsage(ctx, s.account.ID)
-		if err != nil {
-			return s.storeError(err, "APPEND")
-		}
-		if u.Bytes+int64(len(ar.Data)) > q {
-			return no("OVERQUOTA", "mailbox is full") // RFC 9051 §7.1
-		}
-	}
 	date := ar.Date
 	if date.IsZero() {
 		date = time.Now()
 	}
+	// The deliverer checks the quota: store.ErrOverQuota is NO
+	// [OVERQUOTA] (RFC 9051 §7.1, RFC 9208 §4.3.1).
 	d, err := s.srv.o.Deliverer.Append(ctx, mb.ID, flags, date, ar.Data)
 	if err != nil {
 		return s.storeError(err, "APPEND")

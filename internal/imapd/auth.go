@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,11 +31,18 @@ func (s *session) capabilities() []string {
 		}
 		return append(caps, "LITERAL+", "ID", "ENABLE")
 	}
-	return append(caps,
+	caps = append(caps,
 		"LITERAL+", "ID", "ENABLE", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT",
 		"CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS",
 		"STATUS=SIZE", "APPENDLIMIT="+strconv.FormatInt(s.srv.o.Config.MaxLiteralBytes, 10),
-		"ESEARCH", "SEARCHRES", "BINARY", "UTF8=ACCEPT")
+		"ESEARCH", "SEARCHRES", "BINARY", "UTF8=ACCEPT",
+		"CONDSTORE", "QRESYNC", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
+		"SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES")
+	if s.isTLS && s.zw == nil {
+		// RFC 4978; offered only under TLS (see cmdCompress).
+		caps = append(caps, "COMPRESS=DEFLATE")
+	}
+	return caps
 }
 
 func (s *session) authAllowed() bool { return s.isTLS || s.srv.o.AllowInsecureAuth }
@@ -103,6 +111,12 @@ func (s *session) login(user, password string) error {
 		if s.authFails >= maxAuthFailures {
 			s.byeAfter = "too many failed logins"
 		}
+		if errors.Is(err, auth.ErrBlocked) {
+			// The address is blocked for guessing (RFC 5530 UNAVAILABLE):
+			// say so, as SMTP's 421 and POP3's [SYS/TEMP] do, and hang up.
+			s.byeAfter = "too many failed logins from your address"
+			return no("UNAVAILABLE", "too many failed logins from your address; try again later")
+		}
 		if errors.Is(err, auth.ErrInvalidCredentials) || errors.Is(err, auth.ErrThrottled) {
 			// RFC 5530 AUTHENTICATIONFAILED; the throttle is not revealed.
 			return no("AUTHENTICATIONFAILED", "invalid credentials")
@@ -165,6 +179,7 @@ func (s *session) cmdAuthenticate(c *imapwire.Command) error {
 
 func (s *session) cmdEnable(c *imapwire.Command) error {
 	var enabled []string
+	wasCondstore := s.condstore
 	for _, cp := range c.Caps {
 		switch cp {
 		case "IMAP4REV2":
@@ -176,6 +191,21 @@ func (s *session) cmdEnable(c *imapwire.Command) error {
 			if !s.utf8 {
 				s.utf8 = true
 				enabled = append(enabled, "UTF8=ACCEPT")
+			}
+		case "CONDSTORE":
+			// Listed also when a QRESYNC before it in this command turned
+			// it on.
+			if !wasCondstore && !slices.Contains(enabled, "CONDSTORE") {
+				s.enableCondstore()
+				enabled = append(enabled, "CONDSTORE")
+			}
+		case "QRESYNC":
+			// RFC 7162 §3.2.3: QRESYNC implies CONDSTORE; from now on
+			// expunges are reported as VANISHED.
+			if !s.qresync {
+				s.enableCondstore()
+				s.qresync = true
+				enabled = append(enabled, "QRESYNC")
 			}
 		}
 	}
@@ -202,8 +232,11 @@ func (s *session) cmdID(c *imapwire.Command) error {
 		}
 		s.log.Info("client id", "id", strings.TrimSpace(b.String()))
 	}
-	// RFC 2971 §3.2: we say only our name, not our version.
-	s.writeString(`* ID ("name" "mailhouse")` + "\r\n")
+	// RFC 2971 §3.2: the server's name and version, and nothing about
+	// the host it runs on (§3.3 leaves what to tell to the server).
+	b := append(make([]byte, 0, 64), `* ID ("name" "mailhouse" "version" `...)
+	b = imapwire.AppendString(b, s.srv.o.Version, false)
+	s.writeBytes(append(b, ")\r\n"...))
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package imapd
+package imapd_test
 
 import (
 	"strings"

@@ -1,7 +1,9 @@
-package imapd
+package imapd_test
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"runtime"
@@ -144,4 +146,73 @@ func BenchmarkIdleConnections(b *testing.B) {
 			c.Close()
 		}
 	}
+}
+
+// countConn counts the bytes the server sends.
+type countConn struct {
+	net.Conn
+	n int64
+}
+
+func (c *countConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// BenchmarkResync100k: a client that knows a 100,000-message INBOX comes
+// back after another session changed the flags of 100 messages, and
+// resynchronises: with QRESYNC (one SELECT), with CONDSTORE only (UID
+// FETCH CHANGEDSINCE, plus UID SEARCH ALL to find expunges), and
+// without either (SELECT and UID FETCH 1:* (FLAGS)). resp-B/op is what
+// the server sent.
+func BenchmarkResync100k(b *testing.B) {
+	ts := startServer(b, config.IMAP{})
+	fill(b, ts, "INBOX", 100_000)
+	c := ts.login(b, alice())
+	c.ok("ENABLE QRESYNC")
+	u := c.ok("SELECT INBOX")
+	var uidv, hms string
+	for _, l := range u {
+		fmt.Sscanf(l, "* OK [UIDVALIDITY %s", &uidv)
+		fmt.Sscanf(l, "* OK [HIGHESTMODSEQ %s", &hms)
+	}
+	uidv, hms = strings.TrimSuffix(uidv, "]"), strings.TrimSuffix(hms, "]")
+	var set []string
+	for i := range 100 {
+		set = append(set, fmt.Sprint(1+i*997))
+	}
+	c.ok(`UID STORE %s +FLAGS.SILENT (\Flagged)`, strings.Join(set, ","))
+	c.ok("LOGOUT")
+
+	run := func(b *testing.B, setup string, cmds ...string) {
+		raw, err := tls.Dial("tcp", ts.tlsAddr, ts.ClientTLS)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer raw.Close()
+		cc := &countConn{Conn: raw}
+		c := &client{t: b, conn: cc, r: bufio.NewReader(cc)}
+		c.expect("* OK")
+		c.ok("LOGIN %s %q", alice(), testenv.Password)
+		if setup != "" {
+			c.ok("%s", setup)
+		}
+		start := cc.n
+		for b.Loop() {
+			for _, cmd := range cmds {
+				c.ok("%s", cmd)
+			}
+		}
+		b.ReportMetric(float64(cc.n-start)/float64(b.N), "resp-B/op")
+	}
+	b.Run("QRESYNC", func(b *testing.B) {
+		run(b, "ENABLE QRESYNC", "SELECT INBOX (QRESYNC ("+uidv+" "+hms+"))")
+	})
+	b.Run("CONDSTORE", func(b *testing.B) {
+		run(b, "", "SELECT INBOX (CONDSTORE)", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE "+hms+")", "UID SEARCH ALL")
+	})
+	b.Run("full", func(b *testing.B) {
+		run(b, "", "SELECT INBOX", "UID FETCH 1:* (FLAGS)")
+	})
 }

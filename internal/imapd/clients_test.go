@@ -1,4 +1,4 @@
-package imapd
+package imapd_test
 
 import (
 	"bufio"
@@ -140,16 +140,22 @@ Sync All
 	if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sync := func() {
+	sync := func() string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, mbsync, "-c", rc, "-a").CombinedOutput()
+		// -Dn shows the protocol (AUTHENTICATE data masked).
+		out, err := exec.CommandContext(ctx, mbsync, "-Dn", "-c", rc, "-a").CombinedOutput()
 		if err != nil {
 			t.Fatalf("mbsync: %v\n%s", err, out)
 		}
+		return string(out)
 	}
-	sync()
+	// isync 1.4 compresses when the server offers COMPRESS=DEFLATE (RFC
+	// 4978), flushing with Z_PARTIAL_FLUSH: the whole sync runs over it.
+	if out := sync(); !strings.Contains(out, "OK DEFLATE active") {
+		t.Errorf("mbsync did not use COMPRESS:\n%s", out)
+	}
 	files := func() []string {
 		var out []string
 		for _, sub := range []string{"cur", "new"} {

@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"strconv"
 	"time"
 
 	"mailhouse/internal/imapd/imapwire"
@@ -62,6 +63,12 @@ var commands = map[string]command{
 	"STORE":        {fn: (*session).cmdStore, states: stateSelected, sync: syncNoExpunge},
 	"COPY":         {fn: (*session).cmdCopy, states: stateSelected},
 	"MOVE":         {fn: (*session).cmdCopy, states: stateSelected},
+	"SORT":         {fn: (*session).cmdSort, states: stateSelected, sync: syncNoExpunge},
+	"THREAD":       {fn: (*session).cmdThread, states: stateSelected, sync: syncNoExpunge},
+	"GETQUOTA":     {fn: (*session).cmdGetQuota, states: authed},
+	"GETQUOTAROOT": {fn: (*session).cmdGetQuotaRoot, states: authed},
+	"SETQUOTA":     {fn: (*session).cmdSetQuota, states: authed},
+	"COMPRESS":     {fn: (*session).cmdCompress, states: authed},
 }
 
 // execute parses and runs one command and writes its tagged response.
@@ -116,6 +123,11 @@ func (s *session) execute(raw *imapwire.Raw) {
 	}
 	if r == nil {
 		r = &result{status: "OK", text: c.Name + " completed"}
+		if s.condstore && s.sel != nil && (c.Name == "EXPUNGE" || c.Name == "MOVE") {
+			// With CONDSTORE, the modseq after the client's own expunge, so
+			// that it can resume from there (as Dovecot does).
+			r.code = "HIGHESTMODSEQ " + strconv.FormatUint(uint64(s.sel.reported), 10)
+		}
 	}
 	if r.status == "BAD" {
 		s.countError()

@@ -22,6 +22,12 @@ type fetchPlan struct {
 	body      bool // message bytes
 	setSeen   bool // a non-peek body fetch sets \Seen (RFC 9051 §6.4.5)
 	wantFlags bool
+	wantUID   bool
+	modseq    bool // MODSEQ asked for, or implied by CHANGEDSINCE (RFC 7162 §3.1.4.1)
+	// changedSince limits the FETCH to messages changed after it.
+	changedSince store.ModSeq
+	hasChanged   bool
+	vanished     bool // UID FETCH ... (VANISHED): report expunges since changedSince
 }
 
 func planFetch(fr *imapwire.FetchRequest, uid bool) (*fetchPlan, error) {
@@ -33,7 +39,9 @@ func planFetch(fr *imapwire.FetchRequest, uid bool) (*fetchPlan, error) {
 			hasUID = true
 		case "FLAGS":
 			p.wantFlags = true
-		case "INTERNALDATE", "RFC822.SIZE", "MODSEQ":
+		case "MODSEQ":
+			p.modseq = true
+		case "INTERNALDATE", "RFC822.SIZE":
 		case "ENVELOPE", "BODYSTRUCTURE", "BODY.STRUCTURE":
 			p.parsed = true
 		case "RFC822", "RFC822.TEXT":
@@ -53,13 +61,22 @@ func planFetch(fr *imapwire.FetchRequest, uid bool) (*fetchPlan, error) {
 		}
 		p.items = append(p.items, it)
 	}
-	if fr.HasChangedSince {
-		return nil, bad("CHANGEDSINCE needs CONDSTORE, which is not enabled")
+	if fr.Vanished && (!uid || !fr.HasChangedSince) {
+		// RFC 7162 §3.2.6: VANISHED is for UID FETCH with CHANGEDSINCE.
+		return nil, bad("VANISHED needs UID FETCH with CHANGEDSINCE")
+	}
+	p.changedSince, p.hasChanged, p.vanished = store.ModSeq(fr.ChangedSince), fr.HasChangedSince, fr.Vanished
+	if p.hasChanged && !p.modseq {
+		// RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
+		p.modseq = true
+		p.items = append(p.items, imapwire.FetchItem{Name: "MODSEQ"})
 	}
 	if uid && !hasUID {
 		// RFC 9051 §6.4.9: UID FETCH responses include the UID.
 		p.items = append([]imapwire.FetchItem{{Name: "UID"}}, p.items...)
+		hasUID = true
 	}
+	p.wantUID = hasUID
 	return p, nil
 }
 
@@ -69,16 +86,42 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 	if err != nil {
 		return err
 	}
+	if plan.vanished && !s.qresync {
+		return bad("VANISHED needs ENABLE QRESYNC first")
+	}
 	pos, err := sel.resolve(c.Seq, c.UID)
 	if err != nil {
 		return err
+	}
+	if plan.modseq {
+		s.enableCondstore() // RFC 7162 §3.1: MODSEQ and CHANGEDSINCE enable it
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var changed map[store.UID]store.MessageMeta
+	if plan.hasChanged {
+		// Only the messages changed since the modseq; the store finds
+		// them by modseq, whatever the mailbox's size.
+		ch, err := s.srv.o.Store.Changes(ctx, sel.mb.ID, plan.changedSince)
+		if err != nil {
+			return s.storeError(err, "FETCH")
+		}
+		if plan.vanished {
+			s.fetchVanished(c.Seq, ch)
+		}
+		changed = make(map[store.UID]store.MessageMeta, len(ch.Messages))
+		for _, m := range ch.Messages {
+			changed[m.UID] = m
+		}
+		pos = slices.DeleteFunc(pos, func(p int) bool {
+			_, ok := changed[sel.uids[p]]
+			return !ok
+		})
 	}
 	if len(pos) == 0 {
 		return nil
 	}
 	uids := sel.uidsAt(pos)
-	ctx, cancel := s.ctx()
-	defer cancel()
 
 	// Set \Seen first, so that the FLAGS sent reflect it.
 	seenSet := map[store.UID]bool{}
@@ -93,8 +136,13 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 		}
 	}
 
-	metas, err := s.metas(uids)
-	if err != nil {
+	var metas func(store.UID) (store.MessageMeta, bool)
+	if changed != nil && len(seenSet) == 0 {
+		metas = func(u store.UID) (store.MessageMeta, bool) {
+			m, ok := changed[u]
+			return m, ok
+		}
+	} else if metas, err = s.metas(uids); err != nil {
 		return s.storeError(err, "FETCH")
 	}
 	enc := encoder{utf8: s.utf8}
@@ -145,7 +193,8 @@ func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, b
 	defer cancel()
 	mbID := s.sel.mb.ID
 	if len(uids) > listThreshold {
-		all, err := s.srv.o.Store.ListMessages(ctx, mbID)
+		// uids ascend: one query for their UID range.
+		all, err := s.srv.sync.ListMessagesRange(ctx, mbID, slices.Min(uids), slices.Max(uids))
 		if err != nil {
 			return nil, err
 		}
@@ -301,6 +350,20 @@ func (s *session) fetchItems(b []byte, plan *fetchPlan, m store.MessageMeta, msg
 		sp()
 		b = append(b, "FLAGS "...)
 		b = imapwire.AppendFlags(b, validFlags(flags))
+	}
+	if seenNow && s.condstore {
+		// RFC 7162 §3.1: a FETCH that set \Seen reports UID and MODSEQ.
+		if !plan.wantUID {
+			sp()
+			b = append(b, "UID "...)
+			b = appendUint(b, uint64(m.UID))
+		}
+		if !plan.modseq {
+			sp()
+			b = append(b, "MODSEQ ("...)
+			b = appendUint(b, uint64(m.ModSeq))
+			b = append(b, ')')
+		}
 	}
 	return b, nil
 }

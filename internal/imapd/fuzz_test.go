@@ -1,4 +1,4 @@
-package imapd
+package imapd_test
 
 import (
 	"bytes"
@@ -25,7 +25,15 @@ func FuzzSession(f *testing.F) {
 		"a MOVE 1 Trash\r\nb COPY 1:* Archive",
 		"a IDLE\r\nDONE",
 		"a SEARCH RETURN (SAVE) ALL\r\nb FETCH $ UID",
-		"a STATUS INBOX (MESSAGES SIZE DELETED UNSEEN)",
+		"a STATUS INBOX (MESSAGES SIZE DELETED UNSEEN HIGHESTMODSEQ DELETED-STORAGE)",
+		"a ENABLE QRESYNC\r\nb SELECT INBOX (QRESYNC (1 1 1:5 (1:2 1:2)))\r\nc UID FETCH 1:* FLAGS (CHANGEDSINCE 1 VANISHED)",
+		"a STORE 1:* (UNCHANGEDSINCE 0) +FLAGS (\\Seen)\r\nb UID STORE 1 (UNCHANGEDSINCE 99) FLAGS.SILENT ()",
+		"a SEARCH RETURN (MIN MAX) MODSEQ 1\r\nb SEARCH MODSEQ \"/flags/\\\\seen\" all 1",
+		"a SORT (REVERSE DATE SUBJECT DISPLAYFROM) UTF-8 ALL\r\nb UID SORT (SIZE) US-ASCII UNSEEN",
+		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT UTF-8 ALL",
+		"a GETQUOTAROOT INBOX\r\nb GETQUOTA \"\"\r\nc SETQUOTA \"\" (STORAGE 1)",
+		"a COMPRESS DEFLATE\r\nb NOOP",
+		"a ID NIL",
 	} {
 		f.Add([]byte(s))
 	}
@@ -33,6 +41,7 @@ func FuzzSession(f *testing.F) {
 	ts.deliver(f, alice(), testMessage("fuzz one"))
 	mp := "Subject: two\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\nx\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b--\r\n"
 	ts.deliver(f, alice(), mp)
+	ts.deliver(f, alice(), "Subject: Re: [list] fuzz one\r\nIn-Reply-To: <fuzz.one@example.org>\r\nMessage-ID: <x@y>\r\n\r\nx\r\n")
 	login := fmt.Sprintf("l LOGIN %s %q\r\ns SELECT INBOX\r\n", alice(), testenv.Password)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := net.Dial("tcp", ts.insecAddr)
@@ -58,7 +67,7 @@ func FuzzSession(f *testing.F) {
 		cl := &client{t: t, conn: c2, r: newReader(c2)}
 		cl.expect("* OK")
 		cl.ok("NOOP")
-		if n := ts.insecurSrv.panics.Load(); n > 0 {
+		if n := ts.insecurSrv.Panics(); n > 0 {
 			t.Fatalf("%d sessions panicked (see the log with MAILHOUSE_TEST_LOG=1)", n)
 		}
 	})

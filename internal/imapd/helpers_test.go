@@ -1,4 +1,4 @@
-package imapd
+package imapd_test
 
 import (
 	"bufio"
@@ -17,17 +17,18 @@ import (
 	"mailhouse/internal/config"
 	"mailhouse/internal/delivery"
 	"mailhouse/internal/directory"
+	"mailhouse/internal/imapd"
 	"mailhouse/internal/testenv"
 )
 
 // testServer is a real server on loopback over a testenv stack.
 type testServer struct {
 	*testenv.Stack
-	srv        *Server
+	srv        *imapd.Server
 	plainAddr  string // STARTTLS
 	tlsAddr    string // implicit TLS
 	insecAddr  string // plaintext with auth allowed (for clients that cannot STARTTLS)
-	insecurSrv *Server
+	insecurSrv *imapd.Server
 }
 
 func alice() string { return "alice@" + testenv.Domain }
@@ -35,16 +36,25 @@ func bob() string   { return "bob@" + testenv.Domain }
 
 func startServer(t testing.TB, cfg config.IMAP) *testServer {
 	t.Helper()
+	return startServerWith(t, cfg, nil)
+}
+
+// startServerWith is startServer with Options changed by edit.
+func startServerWith(t testing.TB, cfg config.IMAP, edit func(*imapd.Options)) *testServer {
+	t.Helper()
 	st := testenv.NewStack(t, "alice", "bob")
 	ts := &testServer{Stack: st}
-	o := Options{
+	o := imapd.Options{
 		Hostname: testenv.Hostname, TLS: st.ServerTLS, Store: st.Store, Auth: st.Auth,
 		Deliverer: st.Deliverer, Config: cfg, Logger: st.Logger,
 	}
-	ts.srv = New(o)
+	if edit != nil {
+		edit(&o)
+	}
+	ts.srv = imapd.New(o)
 	o.AllowInsecureAuth = true
-	ts.insecurSrv = New(o)
-	listen := func(srv *Server, implicit bool) string {
+	ts.insecurSrv = imapd.New(o)
+	listen := func(srv *imapd.Server, implicit bool) string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

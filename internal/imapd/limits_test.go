@@ -1,4 +1,4 @@
-package imapd
+package imapd_test
 
 import (
 	"net"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"mailhouse/internal/config"
+	"mailhouse/internal/imapd"
 	"mailhouse/internal/netx"
 )
 
@@ -19,7 +20,7 @@ func TestConnsPerIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go ts.srv.Serve(netx.LimitListener(ln, netx.Limits{PerIP: 2, Total: 100}, Busy), false)
+	go ts.srv.Serve(netx.LimitListener(ln, netx.Limits{PerIP: 2, Total: 100}, imapd.Busy), false)
 	a := dialRaw(t, ln.Addr().String(), nil)
 	dialRaw(t, ln.Addr().String(), nil)
 	c, err := net.Dial("tcp", ln.Addr().String())
@@ -56,7 +57,7 @@ func FuzzListPattern(f *testing.F) {
 		}
 		re.WriteString("$")
 		want := regexp.MustCompile(re.String()).MatchString(name)
-		if got := matchPattern(pattern, name); got != want && isValidUTF8(pattern) && isValidUTF8(name) {
+		if got := imapd.MatchPattern(pattern, name); got != want && isValidUTF8(pattern) && isValidUTF8(name) {
 			t.Fatalf("matchPattern(%q, %q) = %v, want %v", pattern, name, got, want)
 		}
 	})

@@ -205,11 +205,11 @@ func (s *session) cmdSubscribe(c *imapwire.Command) error {
 }
 
 // statusItems checks STATUS item names (RFC 9051 §6.3.11, RFC 8438
-// SIZE, RFC 7162 HIGHESTMODSEQ).
+// SIZE, RFC 7162 HIGHESTMODSEQ, RFC 9208 DELETED-STORAGE).
 func statusItems(items []string) error {
 	for _, it := range items {
 		switch it {
-		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ", "APPENDLIMIT":
+		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ", "APPENDLIMIT", "DELETED-STORAGE":
 		default:
 			return bad("unknown STATUS item %s", it)
 		}
@@ -240,15 +240,26 @@ func (s *session) writeStatus(mb store.Mailbox, items []string) error {
 	if err != nil {
 		return s.storeError(err, "STATUS")
 	}
-	deleted := 0
-	if slices.Contains(items, "DELETED") {
-		msgs, err := s.srv.o.Store.ListMessages(ctx, mb.ID)
+	if slices.Contains(items, "HIGHESTMODSEQ") {
+		s.enableCondstore() // RFC 7162 §3.1
+	}
+	var deleted int
+	var deletedSize int64
+	if slices.Contains(items, "DELETED") || slices.Contains(items, "DELETED-STORAGE") {
+		uids, err := s.srv.sync.DeletedUIDs(ctx, mb.ID)
 		if err != nil {
 			return s.storeError(err, "STATUS")
 		}
-		for _, m := range msgs {
-			if hasFlag(m.Flags, store.FlagDeleted) {
-				deleted++
+		deleted = len(uids)
+		if len(uids) > 0 && slices.Contains(items, "DELETED-STORAGE") {
+			msgs, err := s.srv.sync.ListMessagesRange(ctx, mb.ID, uids[0], uids[len(uids)-1])
+			if err != nil {
+				return s.storeError(err, "STATUS")
+			}
+			for _, m := range msgs {
+				if _, ok := slices.BinarySearch(uids, m.UID); ok {
+					deletedSize += m.Size
+				}
 			}
 		}
 	}
@@ -273,6 +284,8 @@ func (s *session) writeStatus(mb store.Mailbox, items []string) error {
 			n = uint64(st.Unseen)
 		case "DELETED":
 			n = uint64(deleted)
+		case "DELETED-STORAGE":
+			n = uint64(deletedSize / 1024) // RFC 9208: in units of 1024 octets, as STORAGE
 		case "SIZE":
 			n = uint64(st.Size)
 		case "HIGHESTMODSEQ":

@@ -41,10 +41,11 @@ func (s *session) cmdStore(c *imapwire.Command) error {
 	if sel.readOnly {
 		return no("READ-ONLY", "mailbox is read-only")
 	}
-	if c.Store.HasUnchanged {
-		return bad("UNCHANGEDSINCE needs CONDSTORE, which is not enabled")
+	sr := c.Store
+	if sr.HasUnchanged {
+		s.enableCondstore() // RFC 7162 §3.1
 	}
-	flags, err := storeFlags(c.Store.Flags)
+	flags, err := storeFlags(sr.Flags)
 	if err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func (s *session) cmdStore(c *imapwire.Command) error {
 		return nil
 	}
 	op := store.FlagsReplace
-	switch c.Store.Op {
+	switch sr.Op {
 	case '+':
 		op = store.FlagsAdd
 	case '-':
@@ -65,30 +66,73 @@ func (s *session) cmdStore(c *imapwire.Command) error {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	res, err := s.srv.o.Store.UpdateFlags(ctx, store.FlagUpdate{Mailbox: sel.mb.ID, UIDs: uids, Op: op, Flags: flags})
-	if err != nil {
-		return s.storeError(err, "STORE")
+	var res store.FlagResult
+	if sr.HasUnchanged && sr.UnchangedSince == 0 {
+		// RFC 7162 §3.1.3: UNCHANGEDSINCE 0 fails for every message (all
+		// modseqs are above 0); the store reads 0 as "no condition".
+		for _, u := range uids {
+			if !sel.expunged[u] {
+				res.Failed = append(res.Failed, u)
+			}
+		}
+	} else {
+		res, err = s.srv.o.Store.UpdateFlags(ctx, store.FlagUpdate{
+			Mailbox: sel.mb.ID, UIDs: uids, Op: op, Flags: flags, UnchangedSince: store.ModSeq(sr.UnchangedSince),
+		})
+		if err != nil {
+			return s.storeError(err, "STORE")
+		}
 	}
+	updated := make(map[store.UID]store.MessageMeta, len(res.Updated))
 	for _, m := range res.Updated {
 		sel.own[m.UID] = m.ModSeq
+		updated[m.UID] = m
 	}
-	if c.Store.Silent {
-		return nil
-	}
-	// RFC 9051 §6.4.6: a FETCH with the flags of every message named,
-	// changed or not.
-	metas, err := s.metas(uids)
-	if err != nil {
-		return s.storeError(err, "STORE")
+	failed := make(map[store.UID]bool, len(res.Failed))
+	for _, u := range res.Failed {
+		failed[u] = true
 	}
 	var b []byte
-	for i, p := range pos {
-		m, ok := metas(uids[i])
-		if !ok || sel.expunged[uids[i]] {
-			continue
+	switch {
+	case sr.Silent && s.condstore:
+		// RFC 7162 §3.1.3 (example 10): .SILENT still reports the new
+		// MODSEQ of the messages it changed.
+		for i, p := range pos {
+			if m, ok := updated[uids[i]]; ok && !sel.expunged[m.UID] {
+				b = s.appendFlagsFetch(b[:0], uint32(p+1), m, false)
+				s.writeBytes(b)
+			}
 		}
-		b = s.appendFlagsFetch(b[:0], uint32(p+1), m.UID, m.Flags)
-		s.writeBytes(b)
+	case !sr.Silent:
+		// RFC 9051 §6.4.6: a FETCH with the flags of every message named,
+		// changed or not; not for those UNCHANGEDSINCE kept (RFC 7162
+		// §3.1.3: the client is told of them by MODIFIED).
+		metas, err := s.metas(uids)
+		if err != nil {
+			return s.storeError(err, "STORE")
+		}
+		for i, p := range pos {
+			m, ok := metas(uids[i])
+			if !ok || sel.expunged[uids[i]] || failed[uids[i]] {
+				continue
+			}
+			b = s.appendFlagsFetch(b[:0], uint32(p+1), m, true)
+			s.writeBytes(b)
+		}
+	}
+	if len(res.Failed) > 0 {
+		// RFC 7162 §3.1.3: MODIFIED lists what was not stored, as
+		// sequence numbers, or as UIDs for UID STORE.
+		nums := make([]uint32, 0, len(res.Failed))
+		for _, u := range res.Failed {
+			if c.UID {
+				nums = append(nums, uint32(u))
+			} else if seq := sel.seqOf(u); seq != 0 {
+				nums = append(nums, seq)
+			}
+		}
+		slices.Sort(nums)
+		return okCode("MODIFIED "+imapwire.FormatSet(slices.Compact(nums)), "conditional STORE failed")
 	}
 	return nil
 }
@@ -131,14 +175,9 @@ func (s *session) expungeDeleted(only []store.UID) ([]store.UID, error) {
 	defer cancel()
 	var deleted []store.UID
 	if only == nil {
-		all, err := s.srv.o.Store.ListMessages(ctx, sel.mb.ID)
-		if err != nil {
+		var err error
+		if deleted, err = s.srv.sync.DeletedUIDs(ctx, sel.mb.ID); err != nil {
 			return nil, s.storeError(err, "EXPUNGE")
-		}
-		for _, m := range all {
-			if hasFlag(m.Flags, store.FlagDeleted) {
-				deleted = append(deleted, m.UID)
-			}
 		}
 	} else {
 		metas, err := s.metas(only)
@@ -200,6 +239,15 @@ func (s *session) cmdCopy(c *imapwire.Command) error {
 			return no("EXPUNGEISSUED", "the messages were expunged")
 		}
 		return nil
+	}
+	if !move {
+		// RFC 9208 §4.3.1: OVERQUOTA when the copy would exceed a limit.
+		// A MOVE within the account (one quota root) changes no usage, so
+		// it is never refused: a user at the limit can still move mail
+		// to Trash.
+		if err := s.checkCopyQuota(live); err != nil {
+			return err
+		}
 	}
 	var src, dst []store.UID
 	if move {

@@ -1,4 +1,4 @@
-package imapd
+package imapd_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailhouse/internal/config"
+	"mailhouse/internal/imapd"
 	"mailhouse/internal/testenv"
 )
 
@@ -188,7 +189,7 @@ func TestUnauthTimeout(t *testing.T) {
 func TestLoginFailuresEndSession(t *testing.T) {
 	ts := startServer(t, config.IMAP{})
 	c := dialRaw(t, ts.tlsAddr, ts.ClientTLS)
-	for range maxAuthFailures - 1 {
+	for range imapd.MaxAuthFailures - 1 {
 		if st := c.status("LOGIN %s wrong", alice()); !strings.HasPrefix(st, "NO") {
 			t.Fatal(st)
 		}
@@ -319,7 +320,7 @@ func TestShutdownSaysBye(t *testing.T) {
 
 func TestBusy(t *testing.T) {
 	a, b := net.Pipe()
-	go func() { Busy(a, "too many connections from your address"); a.Close() }()
+	go func() { imapd.Busy(a, "too many connections from your address"); a.Close() }()
 	l, _ := io.ReadAll(io.LimitReader(b, 100))
 	if !strings.HasPrefix(string(l), "* BYE [UNAVAILABLE] too many") {
 		t.Errorf("%q", l)

@@ -53,46 +53,20 @@ func (s *session) cmdSearch(c *imapwire.Command) error {
 			return bad("unknown RETURN option %s", o)
 		}
 	}
-	needParsed, needBody := searchNeeds(sr.Key)
-	ctx, cancel := s.ctx()
-	defer cancel()
-	all, err := s.srv.o.Store.ListMessages(ctx, sel.mb.ID)
-	if err != nil {
-		return s.storeError(err, "SEARCH")
-	}
-	metaOf := func(u store.UID) (store.MessageMeta, bool) {
-		i, ok := slices.BinarySearchFunc(all, u, func(m store.MessageMeta, u store.UID) int { return int(int64(m.UID) - int64(u)) })
-		if !ok {
-			return store.MessageMeta{}, false
-		}
-		return all[i], true
-	}
 	var hits []store.UID
 	var seqs []uint32
-	count := uint32(len(sel.uids))
-	for i, uid := range sel.uids {
-		m, ok := metaOf(uid)
-		if !ok || sel.expunged[uid] {
-			continue
-		}
-		cand := &candidate{seq: uint32(i + 1), meta: m}
-		if needParsed {
-			msg, err := s.readStored(m, needBody)
-			if err != nil {
-				if isNotFound(err) {
-					continue
-				}
-				return s.storeError(err, "SEARCH")
-			}
-			cand.msg = msg
-		}
-		if s.match(sr.Key, cand, count) {
-			hits = append(hits, uid)
-			seqs = append(seqs, cand.seq)
-		}
-		if ctx.Err() != nil {
-			return no("UNAVAILABLE", "search took too long")
-		}
+	var mods []store.ModSeq
+	err := s.searchEach(sr.Key, false, func(c *candidate) {
+		hits = append(hits, c.meta.UID)
+		seqs = append(seqs, c.seq)
+		mods = append(mods, c.meta.ModSeq)
+	})
+	if err != nil {
+		return err
+	}
+	withModSeq := searchHasModSeq(sr.Key)
+	if withModSeq {
+		s.enableCondstore() // RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
 	}
 	nums := seqs
 	if c.UID {
@@ -123,6 +97,12 @@ func (s *session) cmdSearch(c *imapwire.Command) error {
 		for _, n := range nums {
 			b = append(b, ' ')
 			b = appendUint(b, uint64(n))
+		}
+		if withModSeq && len(nums) > 0 {
+			// RFC 7162 §3.1.5: the highest modseq of the messages found.
+			b = append(b, " (MODSEQ "...)
+			b = appendUint(b, uint64(slices.Max(mods)))
+			b = append(b, ')')
 		}
 		s.writeBytes(append(b, "\r\n"...))
 		return nil
@@ -166,8 +146,83 @@ func (s *session) cmdSearch(c *imapwire.Command) error {
 			}
 		}
 	}
+	if withModSeq && len(sorted) > 0 {
+		// RFC 7162 §3.1.5: the highest modseq of the messages returned,
+		// which are only the first and last for RETURN (MIN MAX).
+		m := slices.Max(mods)
+		if !slices.Contains(opts, "ALL") && !slices.Contains(opts, "COUNT") {
+			m = max(mods[0], mods[len(mods)-1])
+		}
+		b = append(b, " MODSEQ "...)
+		b = appendUint(b, uint64(m))
+	}
 	s.writeBytes(append(b, "\r\n"...))
 	return nil
+}
+
+// searchEach runs a search over the selected mailbox and calls fn for
+// every message that matches, in sequence order. With wantParsed, fn
+// gets the message's structure (c.msg) even when the search did not
+// need it. fn must not keep c: its message bytes are dropped after.
+func (s *session) searchEach(key *imapwire.SearchKey, wantParsed bool, fn func(c *candidate)) error {
+	sel := s.sel
+	needParsed, needBody := searchNeeds(key)
+	needParsed = needParsed || wantParsed
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var all []store.MessageMeta
+	if len(sel.uids) > 0 {
+		var err error
+		all, err = s.srv.sync.ListMessagesRange(ctx, sel.mb.ID, sel.uids[0], sel.lastUID())
+		if err != nil {
+			return s.storeError(err, "SEARCH")
+		}
+	}
+	metaOf := func(u store.UID) (store.MessageMeta, bool) {
+		i, ok := slices.BinarySearchFunc(all, u, func(m store.MessageMeta, u store.UID) int { return int(int64(m.UID) - int64(u)) })
+		if !ok {
+			return store.MessageMeta{}, false
+		}
+		return all[i], true
+	}
+	count := uint32(len(sel.uids))
+	for i, uid := range sel.uids {
+		m, ok := metaOf(uid)
+		if !ok || sel.expunged[uid] {
+			continue
+		}
+		cand := &candidate{seq: uint32(i + 1), meta: m}
+		if needParsed {
+			msg, err := s.readStored(m, needBody)
+			if err != nil {
+				if isNotFound(err) {
+					continue
+				}
+				return s.storeError(err, "SEARCH")
+			}
+			cand.msg = msg
+		}
+		if s.match(key, cand, count) {
+			fn(cand)
+		}
+		if ctx.Err() != nil {
+			return no("UNAVAILABLE", "search took too long")
+		}
+	}
+	return nil
+}
+
+// searchHasModSeq reports whether a search uses the MODSEQ key.
+func searchHasModSeq(k *imapwire.SearchKey) bool {
+	if k.Op == "MODSEQ" {
+		return true
+	}
+	for _, c := range k.Children {
+		if searchHasModSeq(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // match evaluates a search key for one message (RFC 9051 §6.4.4).

@@ -3,8 +3,6 @@ package imapd
 import (
 	"errors"
 	"slices"
-	"sort"
-	"strings"
 
 	"mailhouse/internal/imapd/imapwire"
 	"mailhouse/internal/store"
@@ -18,6 +16,11 @@ type selected struct {
 	readOnly bool
 	uids     []store.UID
 	modseq   store.ModSeq
+	// reported is the modseq up to which every change has been reported
+	// to the client: modseq, unless expunges are pending. It is the
+	// HIGHESTMODSEQ a client may be told mid-session (RFC 7162 §3.1.2.1:
+	// a client resuming from it must miss nothing).
+	reported store.ModSeq
 	// expunged holds UIDs gone from the store whose EXPUNGE has not been
 	// sent yet (RFC 9051 §7.5.1): they keep their sequence numbers until
 	// then.
@@ -86,9 +89,24 @@ func (s *session) unselect() {
 
 func (s *session) cmdSelect(c *imapwire.Command) error {
 	readOnly := c.Name == "EXAMINE"
+	condstore := false
+	for _, p := range c.SelectParams {
+		switch p {
+		case "CONDSTORE":
+			condstore = true // RFC 7162 §3.1.8
+		case "QRESYNC":
+			if !s.qresync {
+				// RFC 7162 §3.2.5: only after ENABLE QRESYNC.
+				return bad("QRESYNC needs ENABLE QRESYNC first")
+			}
+		default:
+			return bad("unknown %s parameter %s", c.Name, p)
+		}
+	}
 	if s.sel != nil {
 		s.unselect()
-		// RFC 9051 §6.3.2: the previous mailbox is closed first.
+		// RFC 9051 §6.3.2 and RFC 7162 §3.2.11: the previous mailbox is
+		// closed first.
 		s.writeString("* OK [CLOSED] previous mailbox closed\r\n")
 	}
 	name, err := s.mailboxName(c.Mailbox)
@@ -104,46 +122,35 @@ func (s *session) cmdSelect(c *imapwire.Command) error {
 		stop()
 		return s.storeError(err, c.Name)
 	}
-	msgs, err := s.srv.o.Store.ListMessages(ctx, mb.ID)
+	// The UIDs and HIGHESTMODSEQ come from one snapshot, so that a client
+	// resuming from this HIGHESTMODSEQ misses no change.
+	view, err := s.srv.sync.MailboxView(ctx, mb.ID)
 	if err != nil {
 		stop()
 		return s.storeError(err, c.Name)
 	}
+	if condstore {
+		s.condstore = true
+	}
+	mb = view.Mailbox
 	sel := &selected{
-		mb: mb, readOnly: readOnly, modseq: mb.HighestModSeq,
-		uids:     make([]store.UID, len(msgs)),
+		mb: mb, readOnly: readOnly, modseq: mb.HighestModSeq, reported: mb.HighestModSeq,
+		uids:     view.UIDs,
 		expunged: map[store.UID]bool{},
 		own:      map[store.UID]store.ModSeq{},
 		events:   events, cancel: stop,
 	}
-	keywords := map[string]bool{}
-	firstUnseen := 0
-	for i, m := range msgs {
-		sel.uids[i] = m.UID
-		if firstUnseen == 0 && !hasFlag(m.Flags, store.FlagSeen) {
-			firstUnseen = i + 1
-		}
-		for _, f := range m.Flags {
-			if !strings.HasPrefix(f, `\`) && len(keywords) < 1000 {
-				keywords[f] = true
-			}
-		}
-	}
-	if !sort.SliceIsSorted(sel.uids, func(i, j int) bool { return sel.uids[i] < sel.uids[j] }) {
+	if !slices.IsSorted(sel.uids) {
 		slices.Sort(sel.uids)
 	}
-	msgs = nil
 	uidNext := max(mb.UIDNext, sel.lastUID()+1)
 
 	flags := []string{store.FlagAnswered, store.FlagFlagged, store.FlagDeleted, store.FlagSeen, store.FlagDraft}
-	kw := make([]string, 0, len(keywords))
-	for k := range keywords {
+	for _, k := range view.Keywords {
 		if imapwire.ValidFlag(k) {
-			kw = append(kw, k)
+			flags = append(flags, k)
 		}
 	}
-	slices.Sort(kw)
-	flags = append(flags, kw...)
 	s.writeBytes(imapwire.AppendFlags([]byte("* FLAGS "), flags))
 	s.writeString("\r\n")
 	if readOnly {
@@ -156,12 +163,18 @@ func (s *session) cmdSelect(c *imapwire.Command) error {
 	if !s.rev2 {
 		// RFC 3501 §6.3.1; IMAP4rev2 dropped \Recent and UNSEEN.
 		s.writeString("* 0 RECENT\r\n")
-		if firstUnseen > 0 {
-			s.writef("* OK [UNSEEN %d] first unseen\r\n", firstUnseen)
+		if view.FirstUnseen != 0 {
+			if i, ok := slices.BinarySearch(sel.uids, view.FirstUnseen); ok {
+				s.writef("* OK [UNSEEN %d] first unseen\r\n", i+1)
+			}
 		}
 	}
 	s.writef("* OK [UIDVALIDITY %d] UIDs valid\r\n", mb.UIDValidity)
 	s.writef("* OK [UIDNEXT %d] predicted next UID\r\n", uidNext)
+	if s.condstore {
+		// RFC 7162 §3.1.2.1.
+		s.writef("* OK [HIGHESTMODSEQ %d] highest modseq\r\n", mb.HighestModSeq)
+	}
 	if s.rev2 {
 		// RFC 9051 §6.3.2: a LIST response with the mailbox's name.
 		b := s.appendName([]byte(`* LIST () "/" `), mb.Name)
@@ -169,6 +182,11 @@ func (s *session) cmdSelect(c *imapwire.Command) error {
 	}
 	s.sel = sel
 	s.state = stateSelected
+	if c.QResync != nil {
+		if err := s.qresyncSelect(c.QResync); err != nil {
+			return err
+		}
+	}
 	if readOnly {
 		return okCode("READ-ONLY", c.Name+" completed")
 	}
@@ -189,15 +207,16 @@ func (s *session) cmdClose(c *imapwire.Command) error {
 }
 
 // sync folds the store's changes into the view and reports them: FETCH
-// for changed flags, EXPUNGE (only with syncFull) and EXISTS. It returns
-// false when the session has ended (the mailbox is gone).
+// for changed flags, EXPUNGE or VANISHED (only with syncFull) and
+// EXISTS. It returns false when the session has ended (the mailbox is
+// gone).
 func (s *session) sync(mode syncMode) bool {
 	sel := s.sel
 	sel.drainEvents()
 	if sel.dirty {
 		ctx, cancel := s.ctx()
+		defer cancel()
 		ch, err := s.srv.o.Store.Changes(ctx, sel.mb.ID, sel.modseq)
-		cancel()
 		if errors.Is(err, store.ErrNotFound) {
 			s.bye("selected mailbox was deleted")
 			return false
@@ -205,6 +224,20 @@ func (s *session) sync(mode syncMode) bool {
 		if err != nil {
 			s.log.Error("reading mailbox changes", "err", err)
 			return true
+		}
+		if ch.ExpungedIncomplete {
+			// The expunge history no longer reaches back to our modseq:
+			// what is gone is what the store no longer has.
+			v, err := s.srv.sync.MailboxView(ctx, sel.mb.ID)
+			if err != nil {
+				s.log.Error("reading mailbox", "err", err)
+				return true
+			}
+			for _, u := range sel.uids {
+				if _, ok := slices.BinarySearch(v.UIDs, u); !ok {
+					sel.expunged[u] = true
+				}
+			}
 		}
 		sel.dirty = false
 		for _, u := range ch.Expunged {
@@ -227,7 +260,7 @@ func (s *session) sync(mode syncMode) bool {
 			if seq == 0 {
 				continue
 			}
-			b = s.appendFlagsFetch(b[:0], seq, m.UID, m.Flags)
+			b = s.appendFlagsFetch(b[:0], seq, m, true)
 			s.writeBytes(b)
 		}
 		clear(sel.own)
@@ -241,25 +274,38 @@ func (s *session) sync(mode syncMode) bool {
 			sel.uids = append(sel.uids, added...)
 			s.writef("* %d EXISTS\r\n", len(sel.uids))
 		}
-		return true
-	}
-	if mode == syncFull {
+	} else if mode == syncFull {
 		s.reportExpunges()
+	}
+	if len(sel.expunged) == 0 {
+		// Every change up to modseq has been reported.
+		sel.reported = sel.modseq
 	}
 	return true
 }
 
-// reportExpunges sends EXPUNGE for the pending expunged UIDs, highest
-// sequence number first so that each number is right as sent, and drops
-// them from the view.
+// reportExpunges sends the pending expunges and drops them from the
+// view: EXPUNGE responses, highest sequence number first so that each
+// number is right as sent, or once QRESYNC is enabled one VANISHED
+// response (RFC 7162 §3.2.10).
 func (s *session) reportExpunges() {
 	sel := s.sel
 	if len(sel.expunged) == 0 {
 		return
 	}
-	for i := len(sel.uids) - 1; i >= 0; i-- {
-		if sel.expunged[sel.uids[i]] {
-			s.writef("* %d EXPUNGE\r\n", i+1)
+	if s.qresync {
+		gone := make([]uint32, 0, len(sel.expunged))
+		for _, u := range sel.uids {
+			if sel.expunged[u] {
+				gone = append(gone, uint32(u))
+			}
+		}
+		s.writeString("* VANISHED " + imapwire.FormatSet(gone) + "\r\n")
+	} else {
+		for i := len(sel.uids) - 1; i >= 0; i-- {
+			if sel.expunged[sel.uids[i]] {
+				s.writef("* %d EXPUNGE\r\n", i+1)
+			}
 		}
 	}
 	kept := sel.uids[:0]
@@ -272,14 +318,23 @@ func (s *session) reportExpunges() {
 	clear(sel.expunged)
 }
 
-// appendFlagsFetch appends an unsolicited "* n FETCH (UID u FLAGS (...))".
-func (s *session) appendFlagsFetch(b []byte, seq uint32, uid store.UID, flags []string) []byte {
+// appendFlagsFetch appends an unsolicited "* n FETCH (UID u FLAGS (...))",
+// with the message's MODSEQ once CONDSTORE is enabled (RFC 7162 §3.1.4:
+// every FETCH reporting a flag change carries it).
+func (s *session) appendFlagsFetch(b []byte, seq uint32, m store.MessageMeta, withFlags bool) []byte {
 	b = append(b, "* "...)
 	b = appendUint(b, uint64(seq))
 	b = append(b, " FETCH (UID "...)
-	b = appendUint(b, uint64(uid))
-	b = append(b, " FLAGS "...)
-	b = imapwire.AppendFlags(b, validFlags(flags))
+	b = appendUint(b, uint64(m.UID))
+	if withFlags {
+		b = append(b, " FLAGS "...)
+		b = imapwire.AppendFlags(b, validFlags(m.Flags))
+	}
+	if s.condstore {
+		b = append(b, " MODSEQ ("...)
+		b = appendUint(b, uint64(m.ModSeq))
+		b = append(b, ')')
+	}
 	return append(b, ")\r\n"...)
 }
 

@@ -16,9 +16,14 @@
 // where RFC 9051 §7.5.1 (RFC 3501 §7.4.1) allows: never an EXPUNGE while answering FETCH,
 // STORE or SEARCH by sequence number.
 //
-// Not here yet: CONDSTORE/QRESYNC, QUOTA, SORT/THREAD and COMPRESS (the
-// store's modseqs are kept per message so they can be added), MULTIAPPEND,
-// CATENATE, ACL, METADATA.
+// For clients that resynchronise large mailboxes it serves CONDSTORE and
+// QRESYNC (condstore.go: modseqs, VANISHED, resync on SELECT from the
+// store's bounded expunge history), QUOTA (quota.go), server-side SORT
+// and THREAD (sort.go, thread.go, subject.go) and COMPRESS=DEFLATE under
+// TLS (compress.go, with its own streaming decoder in inflate.go).
+// CONFORMANCE.md goes through RFC 9051 and RFC 3501 command by command.
+//
+// Not here: MULTIAPPEND, CATENATE, ACL, METADATA, NOTIFY, ESORT.
 package imapd
 
 import (
@@ -55,6 +60,12 @@ type Options struct {
 	// AllowInsecureAuth permits LOGIN and AUTHENTICATE without TLS (for
 	// tests with clients that cannot do STARTTLS).
 	AllowInsecureAuth bool
+	// Version is what ID reports (RFC 2971), e.g. app.Version; "dev"
+	// when empty.
+	Version string
+	// MaxCompressed bounds the sessions using COMPRESS at once (each
+	// holds about 1.3 MB of DEFLATE state); 0 means 256.
+	MaxCompressed int
 }
 
 // Limits not in config.
@@ -72,17 +83,19 @@ const (
 
 // Server is an IMAP server. It is safe for concurrent use.
 type Server struct {
-	o   Options
-	log *slog.Logger
+	o    Options
+	log  *slog.Logger
+	sync store.Sync // o.Store's, or a fallback
 
-	mu        sync.Mutex
-	listeners map[net.Listener]bool
-	sessions  map[*session]bool
-	perAcct   map[store.AccountID]int
-	closing   bool
-	wg        sync.WaitGroup
-	done      chan struct{} // closed by Shutdown
-	panics    atomic.Int64  // sessions ended by a recovered panic (a bug)
+	mu         sync.Mutex
+	listeners  map[net.Listener]bool
+	sessions   map[*session]bool
+	perAcct    map[store.AccountID]int
+	compressed int // sessions with COMPRESS active
+	closing    bool
+	wg         sync.WaitGroup
+	done       chan struct{} // closed by Shutdown
+	panics     atomic.Int64  // sessions ended by a recovered panic (a bug)
 }
 
 // New returns a Server.
@@ -102,15 +115,20 @@ func New(o Options) *Server {
 	setDefault(&c.MaxErrors, 50)
 	setDefault(&c.MaxSearchNesting, 32)
 	setDefault(&c.MaxConnsPerAccount, 50)
+	setDefault(&o.MaxCompressed, 256)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
 	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
 	return &Server{
 		o:         o,
 		log:       o.Logger.With("service", "imap"),
+		sync:      storeSync(o.Store),
 		listeners: map[net.Listener]bool{},
 		sessions:  map[*session]bool{},
 		perAcct:   map[store.AccountID]int{},
@@ -201,6 +219,24 @@ func (s *Server) untrack(sess *session) {
 			delete(s.perAcct, sess.account.ID)
 		}
 	}
+}
+
+// claimCompress counts a session starting COMPRESS against
+// MaxCompressed; releaseCompress gives its place back.
+func (s *Server) claimCompress() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.compressed >= s.o.MaxCompressed {
+		return false
+	}
+	s.compressed++
+	return true
+}
+
+func (s *Server) releaseCompress() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.compressed--
 }
 
 // claimAccount counts a logged-in session against its account's limit.

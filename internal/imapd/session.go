@@ -55,8 +55,14 @@ type session struct {
 
 	state   state
 	account store.Account
-	// Enabled extensions (RFC 5161).
-	rev2, utf8 bool
+	// Enabled extensions (RFC 5161): IMAP4rev2, UTF8=ACCEPT, CONDSTORE
+	// (also enabled by any CONDSTORE-enabling command, RFC 7162 §3.1) and
+	// QRESYNC.
+	rev2, utf8, condstore, qresync bool
+	// zw compresses output and zr decompresses input once COMPRESS
+	// DEFLATE is active (RFC 4978).
+	zw flusher
+	zr io.Closer
 
 	sel *selected // the selected mailbox, nil unless stateSelected
 
@@ -269,6 +275,9 @@ func (s *session) flush() error {
 	}
 	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	err := s.bw.Flush()
+	if err == nil && s.zw != nil {
+		err = s.zw.Flush()
+	}
 	if err != nil {
 		s.log.Debug("write failed", "err", err)
 		s.state = stateLogout
@@ -281,6 +290,10 @@ func (s *session) cleanup() {
 	if s.sel != nil {
 		s.sel.close()
 		s.sel = nil
+	}
+	if s.zr != nil {
+		s.zr.Close() // ends the decoding goroutine
+		s.srv.releaseCompress()
 	}
 }
 
@@ -344,6 +357,8 @@ func (s *session) storeError(err error, what string) error {
 		return no("CANNOT", "%s: not allowed", what)
 	case errors.Is(err, store.ErrNotEmpty):
 		return no("HASCHILDREN", "%s: mailbox has children", what)
+	case errors.Is(err, store.ErrOverQuota):
+		return no("OVERQUOTA", "%s: mailbox is full", what) // RFC 9208 §4.3.1
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.Warn("store timeout", "op", what, "err", err)
 		return no("UNAVAILABLE", "%s: timed out; try again", what)

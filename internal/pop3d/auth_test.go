@@ -1,12 +1,14 @@
 package pop3d_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"mailhouse/internal/pop3d"
+	"mailhouse/internal/store"
 	"mailhouse/internal/testenv"
 )
 
@@ -184,5 +186,29 @@ func TestLockReleasedOnDrop(t *testing.T) {
 		}
 		d.conn.Close()
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestExpirePerUser: with a per-account policy (the retention job's),
+// CAPA says USER before login and the account's days after.
+func TestExpirePerUser(t *testing.T) {
+	e := newEnv(t, func(o *pop3d.Options) {
+		o.Expire = "NEVER"
+		o.ExpireFor = func(_ context.Context, a store.Account) (int, error) {
+			if a.Address == alice {
+				return 30, nil
+			}
+			return 0, nil
+		}
+	})
+	c := e.dialTLS()
+	c.cmd("CAPA", "+OK")
+	if l := c.lines(); !slices.Contains(l, "EXPIRE NEVER USER") {
+		t.Errorf("CAPA before login = %q, want EXPIRE NEVER USER", l)
+	}
+	c = e.login(alice)
+	c.cmd("CAPA", "+OK")
+	if l := c.lines(); !slices.Contains(l, "EXPIRE 30") {
+		t.Errorf("CAPA after login = %q, want EXPIRE 30", l)
 	}
 }

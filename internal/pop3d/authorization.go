@@ -1,6 +1,7 @@
 package pop3d
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -31,7 +32,7 @@ func (s *session) cmdCapa(cmd command) error {
 		"RESP-CODES",
 		"AUTH-RESP-CODE",
 		"PIPELINING",
-		"EXPIRE " + s.srv.o.Expire,
+		"EXPIRE " + s.expire(),
 		"IMPLEMENTATION " + Implementation,
 	}
 	if s.state == stateAuthorization {
@@ -47,6 +48,29 @@ func (s *session) cmdCapa(cmd command) error {
 		}
 	}
 	return s.writeLine(".")
+}
+
+// expire is the CAPA EXPIRE value of the current state (RFC 2449
+// §6.7: "USER" before login when the policy varies by user).
+func (s *session) expire() string {
+	f := s.srv.o.ExpireFor
+	if f == nil {
+		return s.srv.o.Expire
+	}
+	if s.state == stateAuthorization {
+		return s.srv.o.Expire + " USER"
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	days, err := f(ctx, s.acct)
+	if err != nil {
+		s.log.Error("retention policy lookup failed", "err", err)
+		return s.srv.o.Expire
+	}
+	if days <= 0 {
+		return "NEVER"
+	}
+	return strconv.Itoa(days)
 }
 
 // cmdStls starts TLS (RFC 2595 §4).
@@ -136,6 +160,11 @@ func (s *session) cmdPass(cmd command) error {
 
 // loginError maps auth.Login's errors to replies.
 func loginError(err error) error {
+	if errors.Is(err, auth.ErrBlocked) {
+		// The client's address is blocked: tell it to come back later
+		// (RFC 3206 §4 SYS/TEMP) and end the session.
+		return &replyError{kind: kindOther, code: "SYS/TEMP", text: "too many failed logins from your address, try again later", cause: err, close: true}
+	}
 	if errors.Is(err, auth.ErrInvalidCredentials) || errors.Is(err, auth.ErrThrottled) {
 		return authFailed(err)
 	}

@@ -48,6 +48,11 @@ type Options struct {
 	// Expire is the INBOX retention policy announced by CAPA EXPIRE
 	// (RFC 2449 §6.7): "NEVER" (the default) or a number of days.
 	Expire string
+	// ExpireFor, if set, is the account's INBOX retention in days (0:
+	// never), e.g. from retention.Job.Days. CAPA then says "EXPIRE
+	// <Expire> USER" before login and the account's own value after
+	// (RFC 2449 §6.7).
+	ExpireFor func(ctx context.Context, acct store.Account) (days int, err error)
 	// MaxErrors protocol errors close a session; default DefaultMaxErrors.
 	MaxErrors int
 	// HandshakeTimeout bounds a TLS handshake; default

@@ -47,6 +47,11 @@ func (s *session) login(authzid, username, password string) error {
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		s.log.Info("login failed", "user", sanitizeText(username))
 		return s.fail(errAuthFailed)
+	case errors.Is(err, auth.ErrBlocked):
+		// The client's address is blocked: say so and hang up.
+		s.log.Warn("login refused: address blocked", "user", sanitizeText(username))
+		s.c.closeAfterReply()
+		return errAddressBlocked
 	case errors.Is(err, auth.ErrThrottled):
 		s.log.Warn("login throttled", "user", sanitizeText(username))
 		return errAuthThrottled

@@ -92,6 +92,9 @@ func (s *session) Data(r io.Reader) error {
 		s.logTx(tx, fmt.Sprintf("%d %s", e.Code, e.Message), size)
 		return e
 	}
+	if s.account != nil {
+		s.srv.rate.record(s.account.Address, len(tx.rcpts))
+	}
 	s.logTx(tx, fmt.Sprintf("250 delivered to %d mailboxes, queued for %d", len(res.Local), len(res.Queued)), size)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"mailhouse/internal/delivery"
 	"mailhouse/internal/directory"
+	"mailhouse/internal/store"
 )
 
 // reply builds a protocol reply. Every refusal the package sends is one
@@ -24,6 +25,7 @@ var (
 	errNoAuthHere     = reply(502, 5, 5, 1, "AUTH is not available on this port; submit mail on port 587 or 465")
 	errAuthFailed     = reply(535, 5, 7, 8, "Authentication credentials invalid")
 	errAuthThrottled  = reply(454, 4, 7, 0, "Too many failed logins, try again later")
+	errAddressBlocked = reply(421, 4, 7, 0, "Too many failed logins from your address, try again later")
 	errAuthTemp       = reply(454, 4, 7, 0, "Temporary authentication failure")
 	errAuthSyntax     = reply(501, 5, 5, 2, "Malformed authentication data")
 	errAuthzid        = reply(535, 5, 7, 8, "Authorization identity must be empty or equal the user name")
@@ -49,6 +51,9 @@ var (
 	errTooManyErrors  = reply(421, 4, 7, 0, "Too many errors, closing connection")
 	errShuttingDown   = reply(421, 4, 3, 2, "Service shutting down, try again later")
 	errConnectionGone = reply(421, 4, 4, 0, "Connection closing")
+	// RFC 3463 §3.3: X.2.2 mailbox full; temporary, as the user may make
+	// room (RFC 5321 §4.2.2 452 "insufficient system storage").
+	errMailboxFull = reply(452, 4, 2, 2, "Mailbox full, try again later")
 )
 
 // rcptError maps an error of delivery.Deliverer.Resolve to a RCPT reply.
@@ -64,6 +69,8 @@ func rcptError(err error) *smtp.SMTPError {
 		return errLoop
 	case errors.Is(err, delivery.ErrNoQueue):
 		return errNoQueue
+	case errors.Is(err, store.ErrOverQuota):
+		return errMailboxFull
 	}
 	return errTempLocal
 }
@@ -75,6 +82,8 @@ func deliverError(err error) *smtp.SMTPError {
 	switch {
 	case errors.Is(err, delivery.ErrNoQueue):
 		return errNoQueue
+	case errors.Is(err, store.ErrOverQuota):
+		return errMailboxFull
 	case errors.Is(err, context.Canceled):
 		return errShuttingDown
 	}

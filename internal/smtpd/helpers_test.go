@@ -68,7 +68,7 @@ func startServer(t testing.TB, tune func(*smtpd.Options), users ...string) *test
 	st := testenv.NewStack(t, users...)
 	obs := &observedStore{Store: st.Store}
 	d := delivery.New(delivery.Options{
-		Store: obs, Resolver: st.Resolver, Logger: st.Logger,
+		Store: obs, Resolver: st.Resolver, Logger: st.Logger, Limits: st.Store.(store.Limits),
 		Analyze: func(b []byte) []byte { return message.Parse(b).Marshal() },
 	})
 	o := smtpd.Options{

@@ -47,6 +47,12 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now is the clock for Received headers; nil means time.Now.
 	Now func() time.Time
+	// SendLimits bound what one account submits per hour (ratelimit.go).
+	SendLimits SendLimits
+	// OnSendLimit, if set, is told (once an hour per account) that an
+	// account hit its sending limit, e.g. to notify the administrator;
+	// it must not block. The event is logged either way.
+	OnSendLimit func(account string)
 }
 
 // Defaults of config.SMTP, applied to zero fields (see config.applyDefaults).
@@ -95,6 +101,7 @@ type Server struct {
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
 	listeners map[*listener]struct{}
+	rate      *rateLimiter
 }
 
 // New returns a Server; it does not listen yet.
@@ -125,6 +132,7 @@ func New(o Options) *Server {
 		c.MaxErrors = DefaultMaxErrors
 	}
 	s := &Server{o: o, log: o.Logger, conns: map[*conn]struct{}{}, listeners: map[*listener]struct{}{}}
+	s.rate = newRateLimiter(o.SendLimits, o.Now)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, m := range []mode{modeMX, modeSubmission, modeSubmissions} {
 		s.servers[m] = s.newLibServer(m)

@@ -169,6 +169,19 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if tx == nil {
 		return errTempLocal // go-smtp checks MAIL first: cannot happen
 	}
+	if s.account != nil {
+		if ok, notify := s.srv.rate.allow(s.account.Address, len(tx.rcpts)); !ok {
+			tx.rejected++
+			if notify {
+				s.log.Warn("account hit its sending limit: compromised?", "user", s.account.Address,
+					"messages_per_hour", s.srv.rate.lim.MessagesPerHour, "recipients_per_hour", s.srv.rate.lim.RecipientsPerHour)
+				if s.srv.o.OnSendLimit != nil {
+					s.srv.o.OnSendLimit(s.account.Address)
+				}
+			}
+			return errSendLimit
+		}
+	}
 	ctx, cancel := s.cmdContext()
 	defer cancel()
 	res, err := s.srv.o.Deliverer.Resolve(ctx, to)
@@ -197,6 +210,20 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		}
 		s.log.Info("recipient refused", "to", sanitizeText(to), "reply", e.Code, "err", err)
 		return s.fail(e)
+	}
+	// A full mailbox is refused here, before the body is sent; with
+	// MAIL ... SIZE= the announced size counts (RFC 1870 §6.3).
+	for _, acct := range res.Accounts {
+		if err := s.srv.o.Deliverer.CheckQuota(ctx, acct, 1, tx.sizeHint); err != nil {
+			tx.rejected++
+			e := rcptError(err)
+			if e == errTempLocal {
+				s.log.Error("quota check failed", "to", res.Address, "err", err)
+			} else {
+				s.log.Info("recipient refused: mailbox full", "to", res.Address, "err", err)
+			}
+			return e
+		}
 	}
 	tx.rcpts = append(tx.rcpts, res.Address)
 	tx.resolved = append(tx.resolved, res)

@@ -21,7 +21,7 @@ type Command struct {
 
 	// LOGIN
 	User, Password []byte
-	// AUTHENTICATE: the mechanism (upper-case) and the SASL-IR initial
+	// AUTHENTICATE (and COMPRESS): the mechanism (upper-case) and the SASL-IR initial
 	// response, base64 as sent ("=" for an empty one).
 	Mechanism  string
 	InitialRes []byte
@@ -32,8 +32,10 @@ type Command struct {
 	// ID parameters, name/value pairs; nil for "ID NIL".
 	ID []IDParam
 
-	// SELECT/EXAMINE parameters (upper-case atoms, e.g. CONDSTORE).
+	// SELECT/EXAMINE parameters (upper-case atoms, e.g. CONDSTORE), and
+	// QRESYNC's value when it was given (RFC 7162).
 	SelectParams []string
+	QResync      *QResync
 	// CREATE (USE (...)) special-use attributes (RFC 6154 §3).
 	CreateUse []string
 
@@ -47,6 +49,12 @@ type Command struct {
 	// STATUS items (upper-case).
 	StatusItems []string
 	Append      *AppendRequest
+
+	Sort   *SortRequest
+	Thread *ThreadRequest
+	// GETQUOTA and SETQUOTA's quota root, and SETQUOTA's limits.
+	QuotaRoot   string
+	QuotaLimits []QuotaLimit
 }
 
 // IDParam is one field of the ID command (RFC 2971).
@@ -125,7 +133,7 @@ func Parse(raw *Raw, o Options) (cmd *Command, err error) {
 		cmd.UID = true
 		cmd.Name = strings.ToUpper(name)
 		switch cmd.Name {
-		case "FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE":
+		case "FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "SORT", "THREAD":
 		default:
 			return cmd, errSyntax("unknown UID command %s", cmd.Name)
 		}
@@ -211,18 +219,7 @@ func (p *parser) args(cmd *Command) error {
 			return err
 		}
 		if p.maybeSP() {
-			// RFC 4466 select-params; CONDSTORE takes no value.
-			return p.list(false, func() error {
-				a, err := p.atom()
-				cmd.SelectParams = append(cmd.SelectParams, strings.ToUpper(a))
-				if err == nil && p.peek() == ' ' && !p.peekAfterSpace(')') {
-					// a parameter value (e.g. QRESYNC's list): skip it
-					// as a balanced list for forward compatibility.
-					p.pos++
-					return p.skipValue()
-				}
-				return err
-			})
+			return p.selectParams(cmd)
 		}
 		return nil
 	case "CREATE":
@@ -246,7 +243,7 @@ func (p *parser) args(cmd *Command) error {
 			})
 		}
 		return nil
-	case "DELETE", "SUBSCRIBE", "UNSUBSCRIBE":
+	case "DELETE", "SUBSCRIBE", "UNSUBSCRIBE", "GETQUOTAROOT":
 		return p.mailboxArg(cmd)
 	case "RENAME":
 		if err := p.mailboxArg(cmd); err != nil {
@@ -296,6 +293,29 @@ func (p *parser) args(cmd *Command) error {
 		return err
 	case "SEARCH":
 		cmd.Search, err = p.searchArgs()
+		return err
+	case "SORT":
+		cmd.Sort, err = p.sortArgs()
+		return err
+	case "THREAD":
+		cmd.Thread, err = p.threadArgs()
+		return err
+	case "GETQUOTA":
+		if err := p.sp(); err != nil {
+			return err
+		}
+		root, err := p.astring()
+		cmd.QuotaRoot = string(root)
+		return err
+	case "SETQUOTA":
+		return p.setQuotaArgs(cmd)
+	case "COMPRESS":
+		// RFC 4978 §3: COMPRESS SP mechanism.
+		if err := p.sp(); err != nil {
+			return err
+		}
+		m, err := p.atom()
+		cmd.Mechanism = strings.ToUpper(m)
 		return err
 	}
 	return &UnknownCommand{Name: cmd.Name}

@@ -78,6 +78,13 @@ func (p *parser) searchArgs() (*SearchRequest, error) {
 			return nil, err
 		}
 	}
+	var err error
+	sr.Key, err = p.searchKeys()
+	return sr, err
+}
+
+// searchKeys reads search-key *(SP search-key) as one AND.
+func (p *parser) searchKeys() (*SearchKey, error) {
 	and := &SearchKey{Op: "AND"}
 	for {
 		k, err := p.searchKey()
@@ -92,8 +99,7 @@ func (p *parser) searchArgs() (*SearchRequest, error) {
 			break
 		}
 	}
-	sr.Key = and
-	return sr, nil
+	return and, nil
 }
 
 func (p *parser) searchKey() (*SearchKey, error) {

@@ -147,6 +147,34 @@ func TestParseCommands(t *testing.T) {
 		}},
 		{"a ID (\"name\" \"x\" \"version\" NIL)\r\n", func(c *Command) bool { return len(c.ID) == 2 && c.ID[1].Nil }},
 		{"a ENABLE UTF8=ACCEPT CONDSTORE\r\n", func(c *Command) bool { return c.Caps[0] == "UTF8=ACCEPT" }},
+		{"a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))\r\n", func(c *Command) bool {
+			q := c.QResync
+			return q.UIDValidity == 67890007 && q.ModSeq == 20050715194045000 && q.HasKnownUIDs && len(q.KnownUIDs.Ranges) == 3 && !q.HasSeqMatch
+		}},
+		{"a EXAMINE INBOX (CONDSTORE QRESYNC (6 9 1:29997 (5000,7500 15000,22500)))\r\n", func(c *Command) bool {
+			q := c.QResync
+			return c.SelectParams[0] == "CONDSTORE" && q.HasSeqMatch && q.SeqMatchUIDs.Ranges[1].Start == 22500 && q.KnownUIDs.Ranges[0].Stop == 29997
+		}},
+		{"a SELECT INBOX (QRESYNC (1 2 (1:3 4:6)))\r\n", func(c *Command) bool {
+			return !c.QResync.HasKnownUIDs && c.QResync.HasSeqMatch
+		}},
+		{"a SELECT INBOX (QRESYNC (1 2))\r\n", func(c *Command) bool { return c.QResync.ModSeq == 2 }},
+		{"a SORT (REVERSE DATE subject) UTF-8 ALL\r\n", func(c *Command) bool {
+			s := c.Sort
+			return len(s.Criteria) == 2 && s.Criteria[0] == SortCriterion{"DATE", true} && s.Criteria[1].Key == "SUBJECT" && s.Charset == "UTF-8"
+		}},
+		{"a UID SORT (DISPLAYFROM) us-ascii UNSEEN FROM x\r\n", func(c *Command) bool {
+			return c.UID && c.Sort.Charset == "US-ASCII" && len(c.Sort.Key.Children) == 2
+		}},
+		{"a UID THREAD references UTF-8 SINCE 1-Jan-2020\r\n", func(c *Command) bool {
+			return c.UID && c.Thread.Algorithm == "REFERENCES" && c.Thread.Key.Children[0].Op == "SINCE"
+		}},
+		{"a GETQUOTAROOT INBOX\r\n", func(c *Command) bool { return c.Mailbox == "INBOX" }},
+		{"a GETQUOTA \"\"\r\n", func(c *Command) bool { return c.Name == "GETQUOTA" && c.QuotaRoot == "" }},
+		{"a SETQUOTA \"\" (STORAGE 512 message 10)\r\n", func(c *Command) bool {
+			return len(c.QuotaLimits) == 2 && c.QuotaLimits[1] == QuotaLimit{"MESSAGE", 10}
+		}},
+		{"a COMPRESS deflate\r\n", func(c *Command) bool { return c.Mechanism == "DEFLATE" }},
 	} {
 		c, err := parse(t, tc.in)
 		if err != nil {
@@ -165,6 +193,10 @@ func TestParseErrors(t *testing.T) {
 		"a FETCH 1 BODY[1.MIMEX]\r\n", "a SEARCH ((((((((((ALL))))))))))\r\n", "a SEARCH NOT NOT NOT NOT NOT NOT NOT NOT NOT ALL\r\n",
 		"a STORE 1 FLAGS (\\Seen\r\n", "a SELECT \"INBOX\r\n", "a NOOP extra\r\n", "a UID NOOP\r\n",
 		"a APPEND INBOX (\\Seen)\r\n", "a SEARCH SINCE 32-Jan-2020\r\n", "+ NOOP\r\n",
+		"a SELECT INBOX (QRESYNC (0 1))\r\n", "a SELECT INBOX (QRESYNC (1 2 $))\r\n", "a SELECT INBOX (QRESYNC (1 2 1:3 (1:2)))\r\n",
+		"a SELECT INBOX (QRESYNC)\r\n", "a SORT () UTF-8 ALL\r\n", "a SORT (FOO) UTF-8 ALL\r\n", "a SORT (DATE) ALL\r\n",
+		"a SORT (REVERSE) UTF-8 ALL\r\n", "a THREAD REFERENCES\r\n", "a SETQUOTA \"\" (STORAGE)\r\n", "a COMPRESS\r\n",
+		"a UID GETQUOTA \"\"\r\n",
 	} {
 		c, err := parse(t, in)
 		if err == nil {
@@ -291,4 +323,9 @@ var seeds = []string{
 	"a UID SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338\r\n",
 	"a FETCH 1 BODY[\r\n", "a LIST\r\n", "* OK\r\n", "a {3}\r\n", "a SEARCH ((((((((((ALL))))))))))\r\n",
 	"a APPEND INBOX {99999}\r\n", "\x00\xff\r\n",
+	"a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541 (1:3 41,43,45)))\r\n",
+	"a EXAMINE INBOX (CONDSTORE QRESYNC (1 0))\r\n", "a ENABLE QRESYNC CONDSTORE\r\n",
+	"a UID SORT (REVERSE ARRIVAL DISPLAYFROM SIZE) UTF-8 UNSEEN MODSEQ 5\r\n", "a SORT (SUBJECT) US-ASCII ALL\r\n",
+	"a UID THREAD REFERENCES UTF-8 ALL\r\n", "a THREAD ORDEREDSUBJECT UTF-8 SUBJECT {2}\r\nre\r\n",
+	"a GETQUOTAROOT INBOX\r\n", "a GETQUOTA \"\"\r\n", "a SETQUOTA \"\" (STORAGE 512)\r\n", "a COMPRESS DEFLATE\r\n",
 }

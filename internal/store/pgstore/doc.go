@@ -1,0 +1,28 @@
+// Package pgstore implements the store interfaces on PostgreSQL (driver
+// github.com/jackc/pgx/v5), so that several mailhouse nodes can serve one
+// set of mailboxes: the database holds everything, message bodies
+// included, and the nodes share no file system.
+//
+// It mirrors internal/store/sqlstore table for table (migrations with the
+// same numbers and meaning) but differs where several writers meet:
+//
+//   - UIDs and modseqs are taken from the mailbox row under its row lock
+//     (UPDATE ... RETURNING, or SELECT ... FOR UPDATE), so concurrent
+//     deliveries on any number of nodes get distinct, increasing UIDs.
+//   - Body sharing is reference-counted under the body row's lock.
+//   - The change feed is LISTEN/NOTIFY: a write sends its events with
+//     pg_notify inside its transaction, so they go out exactly when it
+//     commits, to every node (feed.go).
+//   - Locker uses advisory locks on one dedicated connection per node.
+//   - The outbound queue leases rows with FOR UPDATE SKIP LOCKED.
+//
+// There is no group committer: PostgreSQL groups concurrent commits into
+// one WAL flush itself. Each write is one transaction, retried on
+// serialization failures and deadlocks, and a write once started runs to
+// its end whatever its caller's context does, so that a nil error always
+// means committed (synchronous_commit must stay on) and an error means
+// not.
+//
+// It does not implement store.Ops' Backup (pg_dump and the cluster's own
+// replication are the tools there); Check and Stats are implemented.
+package pgstore
