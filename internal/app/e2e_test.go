@@ -1,8 +1,12 @@
 package app_test
 
 import (
+	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"net/textproto"
 	"strings"
 	"testing"
@@ -10,9 +14,11 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"mailhouse/internal/testenv"
+	"mailhouse/internal/web/admin/ops"
 )
 
 type imapEvent struct {
@@ -212,5 +218,75 @@ func TestPOP3DropDeletesNothing(t *testing.T) {
 			t.Fatalf("maildrop still locked after the connection dropped: %q", resp)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A message for a domain whose server is down waits in the queue, and
+// the admin API (as the console) shows it with its last error.
+func TestQueueShownToAdmin(t *testing.T) {
+	// example.org's mail goes to a closed loopback port: a temporary
+	// failure, so the message stays queued.
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	s := testenv.Start(t, fmt.Sprintf("[routes]\n\"example.org\" = %q\n", deadAddr), "alice")
+
+	c, err := smtp.DialTLS(s.Addr(t, "submissions"), s.ClientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", "alice@example.test", testenv.Password)); err != nil {
+		t.Fatal(err)
+	}
+	msg := "From: alice@example.test\r\nTo: bob@example.org\r\nSubject: out\r\n\r\nhi\r\n"
+	if err := c.SendMail("alice@example.test", []string{"bob@example.org"}, strings.NewReader(msg)); err != nil {
+		t.Fatalf("submission to an external domain: %v", err)
+	}
+
+	_, secret, err := ops.New(s.App.Store, "test").AddToken(context.Background(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: s.ClientTLS}}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", "https://"+s.Addr(t, "https")+"/api/admin/v1/queue", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Available bool `json:"available"`
+			Messages  []struct {
+				From      string   `json:"from"`
+				To        []string `json:"to"`
+				Attempts  int      `json:"attempts"`
+				LastError string   `json:"last_error"`
+			} `json:"messages"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("queue API: %d %v", resp.StatusCode, err)
+		}
+		if !body.Available {
+			t.Fatal("the console says there is no outbound queue")
+		}
+		if len(body.Messages) == 1 && body.Messages[0].Attempts > 0 {
+			m := body.Messages[0]
+			if m.From != "alice@example.test" || len(m.To) != 1 || m.To[0] != "bob@example.org" || m.LastError == "" {
+				t.Fatalf("queued message shown as %+v", m)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no deferred message in the queue view: %+v", body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -56,6 +56,7 @@ func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 		Settings: autoconfig.Settings{Hostname: cfg.Hostname, Endpoints: autoconfig.Sorted(eps),
 			HTTPSPort: firstPort(cfg.Listen.HTTPS), MaxMessageBytes: cfg.SMTP.MaxMessageBytes},
 		DNSSources: cli.DNSSources(cfg, a.Store),
+		Queue:      queueView{a.Store},
 		Logger:     a.log.With("service", "admin"),
 	})
 	if err != nil {

@@ -52,14 +52,14 @@ type Queue interface {
 
 // QueuedMessage is one message waiting to go out.
 type QueuedMessage struct {
-	ID          string
-	From        string
-	To          []string
-	Size        int64
-	Attempts    int
-	Created     time.Time
-	NextAttempt time.Time
-	LastError   string
+	ID          string    `json:"id"`
+	From        string    `json:"from"`
+	To          []string  `json:"to"` // recipients still pending
+	Size        int64     `json:"size"`
+	Attempts    int       `json:"attempts"`
+	Created     time.Time `json:"created"`
+	NextAttempt time.Time `json:"next_attempt"`
+	LastError   string    `json:"last_error"`
 }
 
 // Console is the admin console and API handler.
