@@ -24,6 +24,10 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, ho))
 	}
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		// Started by systemd with its output in the journal.
+		return slog.New(newJournalHandler(w, ho))
+	}
 	return slog.New(slog.NewTextHandler(w, ho))
 }
 
