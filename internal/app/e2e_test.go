@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"strings"
 	"testing"
@@ -282,6 +283,12 @@ func TestQueueShownToAdmin(t *testing.T) {
 			if m.From != "alice@example.test" || len(m.To) != 1 || m.To[0] != "bob@example.org" || m.LastError == "" {
 				t.Fatalf("queued message shown as %+v", m)
 			}
+			// The deferred attempt is counted in the metrics too.
+			rec := httptest.NewRecorder()
+			s.App.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+			if !strings.Contains(rec.Body.String(), `mailhouse_queue_results_total{result="deferred"} 1`) {
+				t.Errorf("metrics do not count the deferred attempt:\n%s", grepLines(rec.Body.String(), "queue_results"))
+			}
 			return
 		}
 		if time.Now().After(deadline) {
@@ -289,4 +296,14 @@ func TestQueueShownToAdmin(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

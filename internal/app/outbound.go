@@ -45,7 +45,7 @@ func (a *App) buildOutbound() {
 	}
 	a.Queue = queue.New(queue.Options{
 		Store: a.Store, Dialer: dialer, Local: local, Resolver: a.Resolver,
-		Hostname: cfg.Hostname, Sign: signer.Sign, Logger: log,
+		Hostname: cfg.Hostname, Sign: signer.Sign, Logger: log, OnResult: a.Metrics.QueueResult,
 		Config: queue.Config{
 			MaxConnections: cfg.Queue.MaxConnections, RetryMin: cfg.Queue.RetryMin.Duration,
 			RetryMax: cfg.Queue.RetryMax.Duration, MaxAge: cfg.Queue.MaxAge.Duration,

@@ -82,6 +82,22 @@ func (q *Queue) finish(a *attempt) {
 		// never a loss.
 		q.log.Error("queue: recording outcome failed", "queue_id", e.ID, "err", err)
 	}
+	if q.o.OnResult != nil && err == nil {
+		counts := map[string]int{}
+		for _, r := range out.Recipients {
+			switch r.Status {
+			case store.RcptDelivered:
+				counts["delivered"]++
+			case store.RcptFailed:
+				counts["bounced"]++
+			default:
+				counts["deferred"]++
+			}
+		}
+		for result, n := range counts {
+			q.o.OnResult(result, n)
+		}
+	}
 	for _, r := range out.Recipients {
 		q.log.Info("delivery attempt",
 			"queue_id", e.ID, "from", e.From, "to", r.Address, "status", r.Status.String(),

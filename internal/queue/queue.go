@@ -104,6 +104,9 @@ type Options struct {
 	Config Config
 	Logger *slog.Logger
 	Now    func() time.Time
+	// OnResult is told how many recipients of an attempt were
+	// "delivered", "bounced" or "deferred" (metrics); nil skips it.
+	OnResult func(result string, recipients int)
 }
 
 // Queue is the outbound queue. It implements delivery.Queue.
