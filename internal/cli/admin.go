@@ -61,13 +61,9 @@ func UserAddAdmin(env *Env, args []string) error {
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	quota := fs.String("quota", "", "storage quota, e.g. 2G (empty: the server default)")
 	admin := fs.Bool("admin", false, "make the account an administrator (admin console)")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	q, err := ops.ParseSize(*quota)
 	if err != nil {
@@ -100,13 +96,9 @@ func UserAddAdmin(env *Env, args []string) error {
 func UserAdmin(env *Env, args []string) error {
 	fs, cfg := NewFlagSet(env, "user admin", "ADDRESS [--revoke]", "Makes an account an administrator (admin console), or with --revoke no longer one.")
 	revoke := fs.Bool("revoke", false, "remove admin rights")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	return withOps(env, *cfg, func(o *ops.Ops) error {
 		if err := o.SetAdmin(context.Background(), pos[0], !*revoke); err != nil {
@@ -126,13 +118,9 @@ func UserAdmin(env *Env, args []string) error {
 func UserDisable(env *Env, args []string) error {
 	fs, cfg := NewFlagSet(env, "user disable", "ADDRESS [--enable]", "Disables an account (it cannot log in; its mail is kept), or with --enable enables it again.")
 	enable := fs.Bool("enable", false, "enable the account again")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	return withOps(env, *cfg, func(o *ops.Ops) error {
 		if err := o.SetDisabled(context.Background(), pos[0], !*enable); err != nil {
@@ -164,13 +152,9 @@ func AdminCommands() []Command {
 
 func tokenAdd(env *Env, args []string) error {
 	fs, cfg := NewFlagSet(env, "admin token add", "NAME", "Creates a token for the admin JSON API and prints it once.")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	return withOps(env, *cfg, func(o *ops.Ops) error {
 		t, text, err := o.AddToken(context.Background(), pos[0])
@@ -206,13 +190,9 @@ func tokenList(env *Env, args []string) error {
 
 func tokenDel(env *Env, args []string) error {
 	fs, cfg := NewFlagSet(env, "admin token del", "ID", "Revokes an admin API token.")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	id, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil {
@@ -289,13 +269,9 @@ func AliasCommands() []Command {
 // oneArg parses a command that takes exactly one positional argument.
 func oneArg(env *Env, name, usage, summary string, args []string) (string, *string, error) {
 	fs, cfg := NewFlagSet(env, name, usage, summary)
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return "", nil, err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return "", nil, ErrUsage
 	}
 	return pos[0], cfg, nil
 }
@@ -349,13 +325,9 @@ func auditedUserPasswd(env *Env, args []string) error {
 	fs, cfg := NewFlagSet(env, "user passwd", "ADDRESS [--password-stdin]",
 		"Sets an account's password. Without --password-stdin a password is generated and printed once.")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	pw := ""
 	if *stdin {

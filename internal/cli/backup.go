@@ -29,13 +29,9 @@ func Backup(env *Env, args []string) error {
 		"Takes a consistent copy of the whole store (accounts, mailboxes, messages, queue, keys) into\n"+
 			"the new or empty folder DIR while the server runs, with the config file and a manifest of\n"+
 			"counts and SHA-256 sums. Every message accepted before it starts is in it.")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	c, err := LoadConfig(*cfg)
 	if err != nil {
@@ -69,13 +65,9 @@ func Restore(env *Env, args []string) error {
 			"store. The server must be stopped: restore refuses while the database is open. The database\n"+
 			"it replaces is kept beside it (mailhouse.db.before-restore-TIME), never deleted.")
 	force := fs.Bool("force", false, "restore even if the backup's store check found problems")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	c, err := LoadConfig(*cfg)
 	if err != nil {
@@ -106,13 +98,9 @@ func Check(env *Env, args []string) error {
 	quick := fs.Bool("quick", false, "skip the page-level integrity check (the slowest part)")
 	dir := fs.String("backup", "", "verify the backup in this folder instead of the store")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, err := Parse(fs, args)
+	_, err := ParseN(fs, args, 0)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		fs.Usage()
-		return ErrUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -74,6 +74,20 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// ParseN is Parse for a command that takes exactly n positional
+// arguments: any other number prints the usage and gives ErrUsage.
+func ParseN(fs *flag.FlagSet, args []string, n int) ([]string, error) {
+	pos, err := Parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != n {
+		fs.Usage()
+		return nil, ErrUsage
+	}
+	return pos, nil
+}
+
 // LoadConfig loads the config named by the flag or the environment.
 func LoadConfig(flagValue string) (*config.Config, error) {
 	return config.Load(config.ConfigPath(flagValue))

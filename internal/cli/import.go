@@ -79,13 +79,9 @@ func ImportMaildir(env *Env, args []string) error {
 		"Imports the Maildir at PATH into the account: its folders (Maildir++ \".Sent\", \".Archive.2024\"\n"+
 			"or nested folders), flags, keywords (dovecot-keywords) and dates. Running it again adds only\n"+
 			"what is missing.")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 2)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		fs.Usage()
-		return ErrUsage
 	}
 	res, err := withImporter(env, *cfg, "import", func(ctx context.Context, im *importer.Importer) (importer.Result, error) {
 		return im.Maildir(ctx, pos[0], pos[1])
@@ -104,13 +100,9 @@ func ImportMbox(env *Env, args []string) error {
 			"folder PATH into mailboxes named after the files (a Thunderbird profile's Mail folder).\n"+
 			"Flags come from Status, X-Status, X-Keywords and X-Mozilla-Status headers.")
 	folder := fs.String("folder", "", "the mailbox to import a single mbox file into (default INBOX)")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 2)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		fs.Usage()
-		return ErrUsage
 	}
 	res, err := withImporter(env, *cfg, "import", func(ctx context.Context, im *importer.Importer) (importer.Result, error) {
 		return im.Mbox(ctx, pos[0], pos[1], *folder)
@@ -223,13 +215,9 @@ func Export(env *Env, args []string) error {
 	fs, cfg := NewFlagSet(env, "export", "ADDRESS PATH",
 		"Writes every mailbox of the account into a new Maildir++ folder at PATH, as Dovecot lays one\n"+
 			"out (flags, keywords, dates, UIDs and subscriptions kept), so the mail can go to any server.")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 2)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		fs.Usage()
-		return ErrUsage
 	}
 	res, err := withImporter(env, *cfg, "export", func(ctx context.Context, im *importer.Importer) (importer.Result, error) {
 		return im.Export(ctx, pos[0], pos[1])

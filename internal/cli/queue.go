@@ -95,13 +95,9 @@ func parseQueueID(s string) (store.QueueID, error) {
 
 func queueShow(env *Env, args []string) error {
 	fs, cfgFlag := NewFlagSet(env, "queue show", "ID", "Shows a queued message: its recipients with their state and last error, and its header.")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	id, err := parseQueueID(pos[0])
 	if err != nil {
@@ -162,13 +158,9 @@ func queueRetry(env *Env, args []string) error {
 func queueDrop(env *Env, args []string) error {
 	fs, cfgFlag := NewFlagSet(env, "queue drop", "ID", "Removes a message from the queue; its sender gets a bounce for the recipients not yet delivered unless --silent.")
 	silent := fs.Bool("silent", false, "do not bounce to the sender")
-	pos, err := Parse(fs, args)
+	pos, err := ParseN(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ErrUsage
 	}
 	id, err := parseQueueID(pos[0])
 	if err != nil {

@@ -32,13 +32,8 @@ func TLSCommands() []Command {
 func TLSStatus(env *Env, args []string) error {
 	fs, cfgFlag := NewFlagSet(env, "tls status", "",
 		"Shows each name the server has a certificate for: issuer, expiry and, with ACME, renewal and the last error.")
-	pos, err := Parse(fs, args)
-	if err != nil {
+	if _, err := ParseN(fs, args, 0); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		fs.Usage()
-		return ErrUsage
 	}
 	cfg, err := LoadConfig(*cfgFlag)
 	if err != nil {
