@@ -158,6 +158,7 @@ func (a *App) Start() error {
 		a.ACME.Start()
 	}
 	a.Retention.Start()
+	a.Auth.Start()
 	if err := a.Queue.Start(context.Background()); err != nil {
 		a.closeListeners()
 		return fmt.Errorf("outbound queue: %w", err)
@@ -239,7 +240,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.ACME != nil {
 		errs = append(errs, a.ACME.Stop(ctx))
 	}
-	errs = append(errs, a.Retention.Shutdown(ctx))
+	errs = append(errs, a.Retention.Shutdown(ctx), a.Auth.Shutdown(ctx))
 	errs = append(errs, a.Store.Close())
 	return errors.Join(errs...)
 }

@@ -56,6 +56,7 @@ func (a *App) buildOutbound() {
 		Store: a.Store, Resolver: a.Resolver, Analyze: analyze, Queue: a.Queue,
 		Observe: a.Metrics.ObserveDelivery, Logger: a.log.With("part", "delivery"),
 		DefaultQuota: cfg.Quota.DefaultBytes, QuotaWarnings: cfg.Quota.WarnPercent,
+		DisabledRefusesMail: cfg.Abuse.DisabledRefusesMail,
 	})
 	a.Verifier = &mailauth.Verifier{Hostname: cfg.Hostname, Resolver: res, Logger: a.log.With("part", "mailauth")}
 }

@@ -57,6 +57,7 @@ func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 			HTTPSPort: firstPort(cfg.Listen.HTTPS), MaxMessageBytes: cfg.SMTP.MaxMessageBytes},
 		DNSSources: cli.DNSSources(cfg, a.Store),
 		Queue:      queueView{a.Store},
+		Retention:  a.Retention,
 		Logger:     a.log.With("service", "admin"),
 	})
 	if err != nil {

@@ -59,6 +59,10 @@ type Options struct {
 	// Observe, if set, is told the outcome of every login (one of the
 	// Outcome values), for metrics. It must not block.
 	Observe func(outcome string)
+	// SessionCheck is how often Start's check reads the flags of
+	// accounts with tracked sessions, ending those of disabled ones.
+	// Default 3s.
+	SessionCheck time.Duration
 }
 
 // Outcomes reported to Options.Observe.
@@ -83,6 +87,13 @@ type Authenticator struct {
 	mu    sync.Mutex
 	fails map[string]*failures // key: "ip:<addr>" or "acct:<address>"
 	dummy string               // hash checked for unknown users, so timing does not tell
+
+	// smu guards the session registry (sessions.go).
+	smu         sync.Mutex
+	sessions    map[store.AccountID]map[uint64]trackedSession
+	nextSession uint64
+	stop        chan struct{} // closed by Shutdown; nil when not started
+	stopped     chan struct{} // closed when the check loop returned
 }
 
 // New returns an Authenticator.
@@ -117,11 +128,15 @@ func New(o Options) *Authenticator {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.SessionCheck <= 0 {
+		o.SessionCheck = defaultSessionCheck
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	dummy, _ := HashPassword("not a real password", o.Params)
-	a := &Authenticator{opts: o, sem: make(chan struct{}, o.MaxConcurrent), fails: map[string]*failures{}, dummy: dummy}
+	a := &Authenticator{opts: o, sem: make(chan struct{}, o.MaxConcurrent), fails: map[string]*failures{}, dummy: dummy,
+		sessions: map[store.AccountID]map[uint64]trackedSession{}}
 	a.loadBlocks()
 	return a
 }

@@ -24,6 +24,11 @@ import (
 // delivery is not available. Callers report it as a temporary failure.
 var ErrNoQueue = errors.New("external forwarding is not available yet")
 
+// ErrDisabled: the recipient's account is disabled and
+// Options.DisabledRefusesMail is set. SMTP answers 550 5.2.1 (RFC 3463
+// X.2.1 "mailbox disabled, not accepting messages").
+var ErrDisabled = errors.New("mailbox disabled, not accepting messages")
+
 // Queue takes messages for external recipients. It must store them
 // durably before returning nil.
 type Queue interface {
@@ -54,6 +59,10 @@ type Options struct {
 	// QuotaWarnings are the percentages of the limit at which the user
 	// is sent a warning, once each; nil means 80 and 95.
 	QuotaWarnings []int
+	// DisabledRefusesMail (config abuse.disabled_refuses_mail) makes
+	// Resolve refuse a disabled account's mail with ErrDisabled; by
+	// default a disabled account keeps receiving.
+	DisabledRefusesMail bool
 }
 
 // Observation is one Deliver or Append, as Options.Observe sees it.
@@ -98,8 +107,40 @@ func (d *Deliverer) Resolve(ctx context.Context, addr string) (directory.Resolut
 	if err != nil {
 		return res, err
 	}
+	if d.o.DisabledRefusesMail {
+		if res, err = d.withoutDisabled(ctx, res); err != nil {
+			return res, err
+		}
+	}
 	if len(res.External) > 0 && d.o.Queue == nil {
 		return res, fmt.Errorf("%s: %w", res.Address, ErrNoQueue)
+	}
+	return res, nil
+}
+
+// withoutDisabled drops disabled accounts from a resolution: an alias
+// still delivers to its other targets; an address left with no target
+// gives ErrDisabled.
+func (d *Deliverer) withoutDisabled(ctx context.Context, res directory.Resolution) (directory.Resolution, error) {
+	adm, ok := d.o.Store.(store.Admin)
+	if !ok || len(res.Accounts) == 0 {
+		return res, nil
+	}
+	kept := make([]store.Account, 0, len(res.Accounts))
+	for _, a := range res.Accounts {
+		f, err := adm.AccountFlags(ctx, a.Address)
+		if err != nil {
+			return res, fmt.Errorf("%s: account flags: %w", res.Address, err)
+		}
+		if f.Disabled {
+			d.o.Logger.Info("recipient refused: account disabled", "rcpt", res.Address, "account", a.Address)
+			continue
+		}
+		kept = append(kept, a)
+	}
+	res.Accounts = kept
+	if len(kept) == 0 && len(res.External) == 0 {
+		return res, fmt.Errorf("%s: %w", res.Address, ErrDisabled)
 	}
 	return res, nil
 }

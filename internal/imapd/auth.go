@@ -130,6 +130,7 @@ func (s *session) login(user, password string) error {
 	}
 	s.account = acct
 	s.state = stateAuth
+	s.untrack = s.srv.o.Auth.Track(acct, func() { s.end("account disabled") })
 	s.log = s.log.With("user", acct.Address)
 	s.log.Info("login", "remote", s.remote)
 	// RFC 9051 §6.2.3: a CAPABILITY response code after login.

@@ -67,6 +67,9 @@ func (s *session) cmdIdle(c *imapwire.Command) error {
 		case <-s.srv.done:
 			s.bye("server shutting down")
 			return nil
+		case <-s.ended:
+			s.bye(s.closeReason())
+			return nil
 		}
 	}
 }

@@ -75,6 +75,13 @@ type session struct {
 	mu      sync.Mutex
 	waiting bool
 	closing bool
+	// reason is said in the BYE when closing was set by end (the account
+	// was disabled); "" means the server shuts down.
+	reason string
+	// ended is closed by end, so that IDLE notices at once.
+	ended chan struct{}
+	// untrack removes the session from auth's registry (set at login).
+	untrack func()
 }
 
 func (s *Server) newSession(c net.Conn, implicitTLS bool) *session {
@@ -86,6 +93,7 @@ func (s *Server) newSession(c net.Conn, implicitTLS bool) *session {
 		remote: netx.RemoteAddr(c),
 		state:  stateNotAuth,
 		isTLS:  implicitTLS,
+		ended:  make(chan struct{}),
 	}
 	sess.log = s.log.With("conn", id)
 	return sess
@@ -100,6 +108,32 @@ func (s *session) interrupt() {
 	if s.waiting {
 		_ = s.conn.SetReadDeadline(time.Now())
 	}
+}
+
+// end asks the session to end because its account may no longer use
+// it (disabled by an admin); it says why in the BYE. It does not block.
+func (s *session) end(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reason != "" {
+		return
+	}
+	s.reason = reason
+	s.closing = true
+	close(s.ended)
+	if s.waiting {
+		_ = s.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// closeReason is the BYE text of a session asked to close.
+func (s *session) closeReason() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reason != "" {
+		return s.reason
+	}
+	return "server shutting down"
 }
 
 func (s *session) isClosing() bool {
@@ -213,7 +247,7 @@ func (s *session) waitCommand() bool {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		s.bye("server shutting down")
+		s.bye(s.closeReason())
 		return false
 	}
 	s.waiting = true
@@ -230,7 +264,7 @@ func (s *session) waitCommand() bool {
 	s.mu.Unlock()
 	switch {
 	case closing:
-		s.bye("server shutting down")
+		s.bye(s.closeReason())
 		return false
 	case err != nil:
 		s.readFailed(err)
@@ -244,7 +278,7 @@ func (s *session) readFailed(err error) {
 	switch {
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
 		if s.isClosing() {
-			s.bye("server shutting down")
+			s.bye(s.closeReason())
 		} else {
 			s.bye("autologout; idle for too long")
 		}
@@ -287,6 +321,9 @@ func (s *session) flush() error {
 
 // cleanup releases what the session holds.
 func (s *session) cleanup() {
+	if s.untrack != nil {
+		s.untrack()
+	}
 	if s.sel != nil {
 		s.sel.close()
 		s.sel = nil

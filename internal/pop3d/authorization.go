@@ -283,6 +283,7 @@ func (s *session) openMaildrop(acct store.Account) error {
 	}
 	s.acct, s.drop, s.unlock = acct, drop, unlock
 	s.state = stateTransaction
+	s.untrack = s.srv.o.Auth.Track(acct, s.end)
 	s.log = s.log.With("user", acct.Address)
 	s.log.Info("pop3 login", "messages", len(drop.msgs))
 	return s.writeLine("+OK maildrop has " + strconv.Itoa(len(drop.msgs)) + " messages")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"mailhouse/internal/netx"
@@ -51,6 +52,11 @@ type session struct {
 	acct   store.Account
 	drop   *maildrop
 	unlock func()
+	// ended is set when the account was disabled (auth's registry,
+	// untrack removes the session from it): the session ends at its next
+	// command without entering UPDATE.
+	ended   atomic.Bool
+	untrack func()
 
 	// For the closing log line.
 	retrieved      int
@@ -86,6 +92,13 @@ func (s *session) setConn(c net.Conn) {
 // that the server is closing. A command under way is not disturbed.
 func (s *session) interrupt() { _ = s.raw.SetReadDeadline(time.Now()) }
 
+// end ends the session because its account was disabled: a command
+// under way finishes, then the session closes. It does not block.
+func (s *session) end() {
+	s.ended.Store(true)
+	_ = s.raw.SetReadDeadline(time.Now())
+}
+
 // kill ends the session at once (Shutdown's context expired).
 func (s *session) kill() {
 	s.cancel()
@@ -95,6 +108,9 @@ func (s *session) kill() {
 func (s *session) serve() {
 	start := time.Now()
 	defer func() {
+		if s.untrack != nil {
+			s.untrack()
+		}
 		s.releaseLock()
 		s.cancel()
 		_ = s.conn.Close()
@@ -125,6 +141,13 @@ func (s *session) serve() {
 				return
 			}
 			continue
+		case s.ended.Load():
+			// Marked deletions are not committed (no UPDATE state).
+			_ = s.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_ = s.writeLine("-ERR [AUTH] account disabled")
+			_ = s.w.Flush()
+			s.log.Info("pop3: session ended: account disabled", "state", s.state)
+			return
 		case s.srv.closing.Load():
 			s.goodbye()
 			return
@@ -298,7 +321,7 @@ func (s *session) readLine(max int) ([]byte, error) {
 	_ = s.raw.SetReadDeadline(time.Now().Add(s.srv.o.Config.IdleTimeout.Duration))
 	// Checked after the deadline is set: Shutdown sets closing and then
 	// moves the deadline to now, so one of the two is seen.
-	if s.srv.closing.Load() {
+	if s.srv.closing.Load() || s.ended.Load() {
 		return nil, os.ErrDeadlineExceeded
 	}
 	s.line = s.line[:0]

@@ -42,6 +42,8 @@ func (s *session) login(authzid, username, password string) error {
 	switch {
 	case err == nil:
 		s.account = &acct
+		c := s.c
+		s.untrack = s.srv.o.Auth.Track(acct, func() { go c.kick("account disabled") })
 		s.log.Info("authenticated", "user", acct.Address)
 		return nil
 	case errors.Is(err, auth.ErrInvalidCredentials):

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -68,8 +69,11 @@ type conn struct {
 	replyPending bool // the message is handled; its reply is next
 	closeAfter   bool // close once the next reply is written
 	leaving      bool // shutdown goodbye started
-	closed       bool
-	closeOnce    sync.Once
+	// timedOut: a command line did not arrive within command_timeout.
+	// The read deadline then stays in the past (see SetReadDeadline).
+	timedOut  bool
+	closed    bool
+	closeOnce sync.Once
 }
 
 // NetConn returns the wrapped connection.
@@ -99,6 +103,49 @@ func (c *conn) Write(p []byte) (int, error) {
 		_ = c.Close()
 	}
 	return n, err
+}
+
+// Read notes a time-out while waiting for a command line.
+//
+// go-smtp reads commands with bufio.Reader.ReadLine, which returns the
+// part of a line read before a time-out as if it were a whole line; and
+// it moves the deadline forward before every line. A client sending a
+// byte now and then (a slow-loris) would so hold the session for ever,
+// its fragments taken for commands. After a time-out outside a message
+// the deadline is kept in the past, so that the next read ends the
+// session with go-smtp's 421 4.4.2 (RFC 5321 §4.5.3.2). A message has
+// its own time-out (data.go).
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		c.mu.Lock()
+		if !c.busy {
+			c.timedOut = true
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// SetReadDeadline sets the read deadline unless a command time-out has
+// passed (see Read).
+func (c *conn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	timedOut := c.timedOut
+	c.mu.Unlock()
+	if timedOut {
+		return nil
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetDeadline is SetReadDeadline and SetWriteDeadline.
+func (c *conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // Close closes the connection once and forgets it.
@@ -178,6 +225,32 @@ func (c *conn) goodbye(hostname string) {
 	}
 	_ = c.Close()
 	c.log.Info("connection closed for shutdown")
+}
+
+// kick ends the session of a disabled account: at once with a 421 when
+// it waits for a command, else right after the reply to the message
+// being received.
+func (c *conn) kick(why string) {
+	c.mu.Lock()
+	if c.closed || c.leaving {
+		c.mu.Unlock()
+		return
+	}
+	if c.busy {
+		c.closeAfter = true
+		c.mu.Unlock()
+		return
+	}
+	c.leaving = true
+	p := c.proto
+	c.mu.Unlock()
+	_ = c.Conn.SetDeadline(time.Now().Add(goodbyeTimeout))
+	if p != nil {
+		// RFC 5321 §3.8: 421 closes the transmission channel.
+		_, _ = p.Write([]byte("421 4.7.0 " + sanitizeText(why) + "\r\n"))
+	}
+	_ = c.Close()
+	c.log.Info("connection closed", "reason", why)
 }
 
 // connOf finds our conn below a go-smtp connection (TLS or not).

@@ -54,6 +54,9 @@ var (
 	// RFC 3463 §3.3: X.2.2 mailbox full; temporary, as the user may make
 	// room (RFC 5321 §4.2.2 452 "insufficient system storage").
 	errMailboxFull = reply(452, 4, 2, 2, "Mailbox full, try again later")
+	// errDisabled: the account is disabled and the server is configured
+	// to refuse its mail (RFC 3463 X.2.1 "mailbox disabled").
+	errDisabled = reply(550, 5, 2, 1, "Mailbox disabled, not accepting messages")
 )
 
 // rcptError maps an error of delivery.Deliverer.Resolve to a RCPT reply.
@@ -71,6 +74,8 @@ func rcptError(err error) *smtp.SMTPError {
 		return errNoQueue
 	case errors.Is(err, store.ErrOverQuota):
 		return errMailboxFull
+	case errors.Is(err, delivery.ErrDisabled):
+		return errDisabled
 	}
 	return errTempLocal
 }

@@ -32,6 +32,7 @@ type session struct {
 
 	tls     *tls.ConnectionState // nil without TLS
 	account *store.Account       // logged-in user (submission)
+	untrack func()               // removes the login from auth's registry
 
 	// mu guards errors, tx and transaction.done: with BDAT, go-smtp runs
 	// Data in its own goroutine while RSET or a close may end the
@@ -237,6 +238,10 @@ func (s *session) Reset() {
 
 // Logout ends the session (connection closed, or STARTTLS).
 func (s *session) Logout() error {
+	if s.untrack != nil {
+		s.untrack()
+		s.untrack = nil
+	}
 	s.endTx("aborted")
 	s.c.setProto(nil)
 	return nil

@@ -39,6 +39,9 @@ type Options struct {
 	DNSSources []autoconfig.RecordSource
 	// Queue shows the outbound queue; nil says there is none yet.
 	Queue Queue
+	// Retention shows an account's retention policy (retention.Job);
+	// nil shows none.
+	Retention Retention
 	// Sessions holds console logins; nil makes a store with the defaults
 	// (cookie __Host-mh_admin, 30 min idle, 12 h at most).
 	Sessions *web.Sessions
@@ -90,11 +93,32 @@ func New(o Options) (*Console, error) {
 	c := &Console{o: o, sessions: o.Sessions, log: o.Logger, mux: http.NewServeMux()}
 	c.ops = &ops.Ops{
 		Store: o.Store, Admin: adm, Hash: o.Auth.HashPassword, Logger: o.Logger.With("part", "admin"),
-		AccountChanged: c.sessions.DestroyAccount,
+		AccountChanged: c.accountChanged,
 	}
 	c.routes()
 	c.apiRoutes()
 	return c, nil
+}
+
+// accountChanged ends the console sessions of a changed account and,
+// when it was disabled or deleted, its mail sessions everywhere (IMAP,
+// POP3, submission, webmail streams) through auth's session registry.
+func (c *Console) accountChanged(id store.AccountID) {
+	c.sessions.DestroyAccount(id)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	acct, err := c.o.Store.GetAccountByID(ctx, id)
+	if err == nil {
+		var f store.AccountFlags
+		if f, err = c.ops.Admin.AccountFlags(ctx, acct.Address); err == nil && !f.Disabled {
+			return
+		}
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.log.Warn("admin: account check after a change", "account", id, "err", err)
+		return
+	}
+	c.o.Auth.EndAccount(id)
 }
 
 // ServeHTTP implements http.Handler.

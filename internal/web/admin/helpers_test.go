@@ -42,12 +42,22 @@ type env struct {
 
 func start(t testing.TB) *env {
 	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith is start with the console's options changed by edit.
+func startWith(t testing.TB, edit func(*admin.Options)) *env {
+	t.Helper()
 	st := testenv.NewStack(t, "alice", "bob")
 	ctx := context.Background()
 	if err := st.Store.(store.Admin).SetAdmin(ctx, "alice@example.test", true); err != nil {
 		t.Fatal(err)
 	}
-	c, err := admin.New(admin.Options{Store: st.Store, Auth: st.Auth, Settings: testSettings, Logger: st.Logger})
+	o := admin.Options{Store: st.Store, Auth: st.Auth, Settings: testSettings, Logger: st.Logger}
+	if edit != nil {
+		edit(&o)
+	}
+	c, err := admin.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

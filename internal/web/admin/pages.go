@@ -33,6 +33,9 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /admin/accounts/{address}/{action}", c.admin(c.accountAction))
 	m.HandleFunc("GET /admin/aliases/{address}/delete", c.admin(c.confirmDeleteAlias))
 	m.HandleFunc("POST /admin/aliases/{address}/delete", c.admin(c.deleteAlias))
+	m.HandleFunc("POST /admin/domains/{domain}/quota", c.admin(c.setDomainQuota))
+	m.HandleFunc("GET /admin/limits", c.admin(c.limitsPage))
+	m.HandleFunc("POST /admin/limits/blocks/clear", c.admin(c.clearBlock))
 	m.HandleFunc("GET /admin/queue", c.admin(c.queuePage))
 	m.HandleFunc("GET /admin/audit", c.admin(c.auditPage))
 	m.HandleFunc("GET /admin/tokens", c.admin(c.tokensPage))
@@ -115,12 +118,18 @@ func (c *Console) domainPage(w http.ResponseWriter, r *http.Request, q *request)
 		c.errPage(w, r, q, err)
 		return
 	}
+	dq, err := q.ops.DomainQuota(ctx, d.Name)
+	if err != nil {
+		c.errPage(w, r, q, err)
+		return
+	}
 	c.page(w, q, "domain", d.Display, struct {
 		Domain   ops.DomainInfo
+		Quota    ops.DomainQuotaInfo
 		Accounts []ops.AccountInfo
 		Aliases  []store.Alias
 		Zone     string
-	}{d, accts, als, autoconfig.ZoneText(d.Display, recs)})
+	}{d, dq, accts, als, autoconfig.ZoneText(d.Display, recs)})
 }
 
 type confirmPage struct {
@@ -205,7 +214,16 @@ func (c *Console) accountPage(w http.ResponseWriter, r *http.Request, q *request
 		c.errPage(w, r, q, err)
 		return
 	}
-	c.page(w, q, "account", info.Display, info)
+	ret, err := c.accountRetention(r.Context(), info.ID)
+	if err != nil {
+		c.errPage(w, r, q, ops.AsError(err))
+		return
+	}
+	c.page(w, q, "account", info.Display, struct {
+		ops.AccountInfo
+		Retention     []retentionRow
+		ShowRetention bool
+	}{info, ret, c.o.Retention != nil})
 }
 
 func (c *Console) confirmDeleteAccount(w http.ResponseWriter, r *http.Request, q *request) {

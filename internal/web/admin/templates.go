@@ -30,7 +30,7 @@ label{display:inline-block;margin:.2rem .8rem .2rem 0}pre{background:#f6f6f6;pad
 .tag{font-size:.75rem;padding:0 .3rem;border-radius:3px;background:#ddd}.tag.admin{background:#cde}.tag.disabled{background:#fcc}
 </style></head><body>
 {{if .User}}<header><strong><a href="/admin/">mailhouse admin</a></strong>
-<a href="/admin/">Domains</a><a href="/admin/queue">Queue</a><a href="/admin/audit">Audit log</a><a href="/admin/tokens">API tokens</a>
+<a href="/admin/">Domains</a><a href="/admin/limits">Blocks and retention</a><a href="/admin/queue">Queue</a><a href="/admin/audit">Audit log</a><a href="/admin/tokens">API tokens</a>
 <span class="who">{{.User}} <form method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit" id="logout">Log out</button></form></span></header>{{end}}
 <main>
 {{if .Flash}}<p class="flash{{if .FlashErr}} err{{end}}" id="flash" role="status">{{.Flash}}</p>{{end}}
@@ -59,6 +59,11 @@ var pageTemplates = map[string]string{
 
 	"domain": `{{with .Body}}<h1>{{.Domain.Display}}</h1>
 <p>{{.Domain.Accounts}} account(s), {{.Domain.Aliases}} alias(es). <a href="/settings/{{pathesc .Domain.Name}}">Email settings page for users</a></p>
+<p id="domain-quota">Total quota: {{if .Quota.LimitBytes}}{{size .Quota.LimitBytes}}{{else}}unlimited{{end}}; used {{size .Quota.UsedBytes}} in {{.Quota.Messages}} message(s).</p>
+<form method="post" action="{{domurl .Domain.Name}}/quota" id="set-domain-quota"><fieldset><legend>Total quota of all accounts of the domain</legend>
+<input type="hidden" name="csrf" value="{{$.CSRF}}">
+<label>Quota <input name="quota" size="8" value="{{if .Quota.LimitBytes}}{{.Quota.LimitBytes}}{{end}}" placeholder="empty: unlimited"></label>
+<button type="submit">Set domain quota</button></fieldset></form>
 <h2>Accounts</h2>
 <table id="accounts"><thead><tr><th>Address</th><th>Quota</th><th>Used</th><th>Messages</th><th></th></tr></thead><tbody>
 {{range .Accounts}}<tr><td><a href="{{accturl .Address}}">{{.Display}}</a></td><td>{{quota .QuotaBytes}}</td><td>{{size .UsedBytes}}</td><td>{{.Messages}}</td>
@@ -91,6 +96,9 @@ var pageTemplates = map[string]string{
 <table><tbody><tr><th>Domain</th><td><a href="{{domurl .Domain}}">{{.Domain}}</a></td></tr>
 <tr><th>Quota</th><td>{{quota .QuotaBytes}}</td></tr><tr><th>Used</th><td>{{size .UsedBytes}} in {{.Messages}} message(s)</td></tr>
 <tr><th>Created</th><td>{{date .Created}}</td></tr></tbody></table>
+{{if .ShowRetention}}<h2>Retention</h2><table id="retention"><thead><tr><th>Folder</th><th>Messages deleted after</th></tr></thead><tbody>
+{{range .Retention}}<tr><td>{{.Folder}}</td><td>{{.Days}} day(s)</td></tr>
+{{else}}<tr><td colspan="2">No folder of this account expires.</td></tr>{{end}}</tbody></table>{{end}}
 <form method="post" action="{{accturl .Address}}/password" id="reset-password"><fieldset><legend>Reset the password</legend>
 <input type="hidden" name="csrf" value="{{$.CSRF}}">
 <label>New password <input name="password" type="password" autocomplete="new-password" placeholder="empty: generate one"></label>
@@ -119,6 +127,19 @@ forwards to external addresses are refused with a temporary error, and nothing w
 
 	"audit": `<h1>Audit log</h1>{{template "audit" .Body.Entries}}
 {{if .Body.Next}}<p><a href="/admin/audit?before={{.Body.Next}}">Older entries</a></p>{{end}}`,
+
+	"limits": `<h1>Login blocks</h1>
+<p>Client addresses, networks and accounts refused after too many failed logins. A block ends by itself at the time shown.</p>
+<table id="blocks"><thead><tr><th>Blocked</th><th>Kind</th><th>Since (UTC)</th><th>Until (UTC)</th><th>Reason</th><th></th></tr></thead><tbody>
+{{range .Body.Blocks}}<tr><td>{{.Target}}</td><td>{{.Kind}}</td><td>{{datetime .Created}}</td><td>{{datetime .Until}}</td><td>{{.Reason}}</td>
+<td><form method="post" action="/admin/limits/blocks/clear"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="key" value="{{.Key}}"><button type="submit">Lift</button></form></td></tr>
+{{else}}<tr><td colspan="6">No blocks in force.</td></tr>{{end}}</tbody></table>
+{{if .Body.Blocks}}<form method="post" action="/admin/limits/blocks/clear" id="clear-all-blocks"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="key" value="*"><button type="submit" class="danger">Lift all blocks</button></form>{{end}}
+{{if .Body.Rules}}<h1>Retention rules</h1>
+<p>Messages older than the days given are deleted from the folder. The most specific rule wins: account, then domain, then server.</p>
+<table id="retention-rules"><thead><tr><th>Applies to</th><th>Folder</th><th>Days</th></tr></thead><tbody>
+{{range .Body.Retention}}<tr><td>{{if .Account}}{{display .Account}}{{else if .Domain}}{{.Domain}}{{else}}every domain{{end}}</td><td>{{.Folder}}</td><td>{{.Days}}</td></tr>
+{{else}}<tr><td colspan="3">No retention rules: mail is kept until deleted.</td></tr>{{end}}</tbody></table>{{end}}`,
 
 	"tokens": `<h1>API tokens</h1>
 <p>A token gives full admin rights over the JSON API (see README). It is shown once, when created.</p>

@@ -85,6 +85,20 @@ func (wm *Webmail) events(w http.ResponseWriter, r *http.Request, q *request) {
 	if !write("retry: 5000\n\n") {
 		return
 	}
+	// A disabled account's stream ends at once (auth's session registry,
+	// also told by the poll of account flags), and so do its sessions:
+	// the page's next request goes to the login form.
+	disabled := make(chan struct{})
+	var once sync.Once
+	if wm.o.Auth != nil {
+		untrack := wm.o.Auth.Track(q.acct, func() {
+			once.Do(func() {
+				wm.sessions.DestroyAccount(q.acct.ID)
+				close(disabled)
+			})
+		})
+		defer untrack()
+	}
 	life := time.NewTimer(streamLifetime)
 	defer life.Stop()
 	ping := time.NewTicker(streamPing)
@@ -96,6 +110,9 @@ func (wm *Webmail) events(w http.ResponseWriter, r *http.Request, q *request) {
 		case <-wm.closing():
 			return
 		case <-life.C:
+			return
+		case <-disabled:
+			_ = write("event: logout\ndata: disabled\n\n")
 			return
 		case ev, ok := <-events:
 			if !ok {
