@@ -28,17 +28,20 @@ func (wm *Webmail) settings(w http.ResponseWriter, r *http.Request, q *request) 
 
 func (wm *Webmail) renderSettings(w http.ResponseWriter, r *http.Request, q *request, status int, errMsg string) {
 	ctx := r.Context()
-	u, err := wm.o.Store.AccountUsage(ctx, q.acct.ID)
+	// The effective limits, as delivery enforces them (the server's
+	// default quota for accounts without their own).
+	quota, err := wm.o.Deliverer.Quota(ctx, q.acct.ID)
 	if err != nil {
 		wm.fail(w, r, q, err)
 		return
 	}
+	u := quota.Usage
 	fs, err := wm.folders(ctx, q.acct.ID, 0)
 	if err != nil {
 		wm.fail(w, r, q, err)
 		return
 	}
-	d := &settingsData{Address: q.acct.Address, Used: u.Bytes, Messages: u.Messages, Quota: q.acct.QuotaBytes,
+	d := &settingsData{Address: q.acct.Address, Used: u.Bytes, Messages: u.Messages, Quota: quota.LimitBytes,
 		Folders: fs, FolderSize: map[string]int64{}, Error: errMsg, MinLength: minPasswordLength}
 	for _, f := range fs {
 		if st, err := wm.o.Store.MailboxStatus(ctx, f.ID); err == nil {

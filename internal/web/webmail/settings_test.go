@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"mailhouse/internal/delivery"
+	"mailhouse/internal/message"
 	"mailhouse/internal/store"
 	"mailhouse/internal/testenv"
 )
@@ -140,5 +142,20 @@ func TestLiveUpdatesLimit(t *testing.T) {
 			t.Fatal("Close left a stream open")
 		}
 		b.Body.Close()
+	}
+}
+
+// An account without a quota of its own is shown the server's default,
+// the limit delivery enforces.
+func TestSettingsShowDefaultQuota(t *testing.T) {
+	st := testenv.NewStack(t, "alice")
+	st.Deliverer = delivery.New(delivery.Options{
+		Store: st.Store, Resolver: st.Resolver, DefaultQuota: 20 << 20,
+		Analyze: func(b []byte) []byte { return message.Parse(b).Marshal() },
+	})
+	e := serve(t, st, envOptions{})
+	c := e.login(t, "alice")
+	if r := c.get("/mail/settings"); !strings.Contains(r.body, "of 20.0 MB used") {
+		t.Errorf("default quota not shown:\n%s", r.body)
 	}
 }
