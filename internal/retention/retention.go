@@ -163,12 +163,35 @@ func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
+// expiredUIDs finds up to Batch messages of a mailbox older than cut:
+// with the store's index when it implements store.Limits, else by reading
+// the mailbox's metadata.
+func (j *Job) expiredUIDs(ctx context.Context, mb store.MailboxID, cut time.Time) ([]store.UID, error) {
+	if j.o.Limits != nil {
+		return j.o.Limits.ExpiredUIDs(ctx, mb, cut, j.o.Batch)
+	}
+	msgs, err := j.o.Store.ListMessages(ctx, mb)
+	if err != nil {
+		return nil, err
+	}
+	var uids []store.UID
+	for _, m := range msgs {
+		if m.InternalDate.Before(cut) {
+			uids = append(uids, m.UID)
+			if len(uids) == j.o.Batch {
+				break
+			}
+		}
+	}
+	return uids, nil
+}
+
 // expire removes the messages of mb older than days, batch by batch.
 func (j *Job) expire(ctx context.Context, a store.Account, mb store.Mailbox, days int) (int, error) {
 	cut := j.o.Now().Add(-time.Duration(days) * 24 * time.Hour)
 	total := 0
 	for ctx.Err() == nil {
-		uids, err := j.o.Limits.ExpiredUIDs(ctx, mb.ID, cut, j.o.Batch)
+		uids, err := j.expiredUIDs(ctx, mb.ID, cut)
 		if err != nil || len(uids) == 0 {
 			return total, ignoreGone(err)
 		}

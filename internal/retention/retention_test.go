@@ -194,3 +194,32 @@ func (c *idleClient) want(t *testing.T, prefix string) {
 		seen = append(seen, line)
 	}
 }
+
+// storeWithoutLimits hides the store's store.Limits, as a store that
+// keeps no retention index would.
+type storeWithoutLimits struct{ store.Store }
+
+// Without store.Limits the job still expires messages, reading the
+// mailbox's metadata instead of the index.
+func TestWithoutLimitsIndex(t *testing.T) {
+	st := testenv.NewStack(t, "alice")
+	ctx := context.Background()
+	junk := st.Mailbox(t, alice, "Junk")
+	for i := range 12 {
+		age := 40 * 24 * time.Hour
+		if i%3 == 0 {
+			age = time.Hour
+		}
+		if _, err := st.Deliverer.Append(ctx, junk.ID, nil, time.Now().Add(-age), msg(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job := retention.New(retention.Options{Store: storeWithoutLimits{st.Store}, Defaults: map[string]int{"junk": 30}, Batch: 5})
+	rep, err := job.RunOnce(ctx)
+	if err != nil || rep.Expunged != 8 {
+		t.Fatalf("expunged %d, %v; want the 8 old messages", rep.Expunged, err)
+	}
+	if ms, _ := st.Store.ListMessages(ctx, junk.ID); len(ms) != 4 {
+		t.Fatalf("%d messages left, want the 4 recent ones", len(ms))
+	}
+}

@@ -10,9 +10,11 @@
 //     (UPDATE ... RETURNING, or SELECT ... FOR UPDATE), so concurrent
 //     deliveries on any number of nodes get distinct, increasing UIDs.
 //   - Body sharing is reference-counted under the body row's lock.
-//   - The change feed is LISTEN/NOTIFY: a write sends its events with
-//     pg_notify inside its transaction, so they go out exactly when it
-//     commits, to every node (feed.go).
+//   - The change feed is LISTEN/NOTIFY: after a write commits, one
+//     notifier per node sends its events in batches (NOTIFY inside each
+//     transaction would serialise all commits on PostgreSQL's notify
+//     lock), and a periodic sweep of subscribed mailboxes catches events
+//     lost with a node that died in between (notifier.go, sweep.go).
 //   - Locker uses advisory locks on one dedicated connection per node.
 //   - The outbound queue leases rows with FOR UPDATE SKIP LOCKED.
 //
@@ -23,6 +25,7 @@
 // means committed (synchronous_commit must stay on) and an error means
 // not.
 //
-// It does not implement store.Ops' Backup (pg_dump and the cluster's own
-// replication are the tools there); Check and Stats are implemented.
+// store.Ops: Stats and a read-only Check (ops.go); Backup refuses, as
+// pg_dump and the cluster's own base backups and replication are the
+// tools there. store.Limits is implemented (quota.go).
 package pgstore

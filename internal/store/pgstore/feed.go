@@ -1,7 +1,13 @@
 package pgstore
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"maps"
 	"sync"
+	"time"
 
 	"mailhouse/internal/store"
 )
@@ -20,10 +26,25 @@ const feedBuffer = 64
 type feed struct {
 	mu     sync.Mutex
 	subs   map[store.AccountID]map[*subscription]struct{}
+	seen   map[store.AccountID]*published // of subscribed accounts, for the sweep
 	closed bool
+
+	// Subscriptions wait for their marker (see Subscribe) in waiting.
+	node    string // random, names this node's markers
+	seq     uint64
+	waiting map[string]*subscription
+}
+
+// published is what the feed has handed out for one subscribed account:
+// the latest modseq per mailbox and a count of mailbox-list events. The
+// sweep (sweep.go) compares the database with it.
+type published struct {
+	modseq        map[store.MailboxID]store.ModSeq
+	mailboxEvents uint64
 }
 
 type subscription struct {
+	live bool // guarded by feed.mu: its marker arrived (see Subscribe)
 	out  chan store.Event
 	wake chan struct{} // capacity 1: "pending is not empty"
 	quit chan struct{} // closed by stop
@@ -35,16 +56,70 @@ type subscription struct {
 }
 
 func newFeed() *feed {
-	return &feed{subs: make(map[store.AccountID]map[*subscription]struct{})}
+	var node [6]byte
+	_, _ = rand.Read(node[:])
+	return &feed{subs: make(map[store.AccountID]map[*subscription]struct{}), seen: make(map[store.AccountID]*published),
+		node: hex.EncodeToString(node[:]), waiting: make(map[string]*subscription)}
 }
+
+// markerWait bounds how long a subscription waits for its marker before
+// it takes events anyway.
+const markerWait = 10 * time.Second
 
 // Subscribe implements store.Feed. After Close it returns a closed
 // channel.
+//
+// Notifications reach the listener a little after their commit, so an
+// event of a write that returned before Subscribe was called could still
+// arrive after it. To keep those out, Subscribe NOTIFYs a marker of its
+// own and returns once that is committed; the subscription takes events
+// only from its marker on. Every write committing after Subscribe
+// returns notifies after the marker (NOTIFY order is commit order), so
+// none is lost; what was committed before, the subscriber reads itself.
+// If the marker cannot be sent, or does not arrive in markerWait, the
+// subscription takes events at once (an early event is only a repeat).
 func (s *Store) Subscribe(account store.AccountID) (<-chan store.Event, func()) {
-	return s.feed.subscribe(account)
+	ch, cancel, token := s.feed.subscribe(account)
+	if token == "" {
+		return ch, cancel
+	}
+	ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	if _, err := s.pool.Exec(ctx, "SELECT pg_notify($1, $2)", channel, markerPrefix+token); err != nil {
+		s.log.Warn("pgstore: subscription marker not sent", "err", err)
+		s.feed.goLive(token)
+		return ch, cancel
+	}
+	time.AfterFunc(markerWait, func() { s.feed.goLive(token) })
+	return ch, cancel
 }
 
-func (f *feed) subscribe(account store.AccountID) (<-chan store.Event, func()) {
+// markerPrefix starts a subscription marker's payload.
+const markerPrefix = "m "
+
+// goLive lets a waiting subscription take events (its marker arrived, or
+// it waited long enough). Unknown tokens (other nodes') are ignored.
+func (f *feed) goLive(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if sub := f.waiting[token]; sub != nil {
+		sub.live = true
+		delete(f.waiting, token)
+	}
+}
+
+// allLive lets every waiting subscription take events (the listener
+// reconnected: markers may be lost, and resync reports everything).
+func (f *feed) allLive() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for token, sub := range f.waiting {
+		sub.live = true
+		delete(f.waiting, token)
+	}
+}
+
+func (f *feed) subscribe(account store.AccountID) (<-chan store.Event, func(), string) {
 	sub := &subscription{
 		out:  make(chan store.Event, feedBuffer),
 		wake: make(chan struct{}, 1),
@@ -55,25 +130,30 @@ func (f *feed) subscribe(account store.AccountID) (<-chan store.Event, func()) {
 	if f.closed {
 		f.mu.Unlock()
 		close(sub.out)
-		return sub.out, func() {}
+		return sub.out, func() {}, ""
 	}
 	if f.subs[account] == nil {
 		f.subs[account] = make(map[*subscription]struct{})
 	}
 	f.subs[account][sub] = struct{}{}
+	f.seq++
+	token := fmt.Sprintf("%s-%d", f.node, f.seq)
+	f.waiting[token] = sub
 	f.mu.Unlock()
 	go sub.forward()
 
 	cancel := func() {
 		f.mu.Lock()
 		delete(f.subs[account], sub)
+		delete(f.waiting, token)
 		if len(f.subs[account]) == 0 {
 			delete(f.subs, account)
+			delete(f.seen, account)
 		}
 		f.mu.Unlock()
 		sub.stop()
 	}
-	return sub.out, cancel
+	return sub.out, cancel, token
 }
 
 // publish hands committed events to the subscriptions of their accounts.
@@ -86,9 +166,51 @@ func (f *feed) publish(events []store.Event) {
 	defer f.mu.Unlock()
 	for _, ev := range events {
 		for sub := range f.subs[ev.Account] {
-			sub.add(ev)
+			if sub.live {
+				sub.add(ev)
+			}
 		}
+		f.recordLocked(ev)
 	}
+}
+
+// record notes events as published without sending them (the sweep's
+// baseline for an account it sees for the first time).
+func (f *feed) record(events []store.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ev := range events {
+		f.recordLocked(ev)
+	}
+}
+
+func (f *feed) recordLocked(ev store.Event) {
+	if len(f.subs[ev.Account]) == 0 {
+		return
+	}
+	p := f.seen[ev.Account]
+	if p == nil {
+		p = &published{modseq: map[store.MailboxID]store.ModSeq{}}
+		f.seen[ev.Account] = p
+	}
+	switch ev.Kind {
+	case store.EventMessages:
+		p.modseq[ev.Mailbox] = max(p.modseq[ev.Mailbox], ev.ModSeq)
+	case store.EventMailboxes:
+		p.mailboxEvents++
+	}
+}
+
+// publishedOf returns a copy of what was published for a subscribed
+// account: latest modseq per mailbox and count of mailbox-list events.
+func (f *feed) publishedOf(account store.AccountID) published {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.seen[account]
+	if p == nil {
+		return published{}
+	}
+	return published{modseq: maps.Clone(p.modseq), mailboxEvents: p.mailboxEvents}
 }
 
 // close ends every subscription (Store.Close).

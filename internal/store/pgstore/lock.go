@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -102,9 +103,17 @@ func (l *locker) reset() {
 	clear(l.held)
 }
 
-// close releases every lock (Store.Close).
+// close releases every lock (Store.Close). It unlocks explicitly before
+// closing the connection: the server drops a closed session's locks
+// only once its backend has noticed the goodbye, which another node may
+// race.
 func (l *locker) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _ = l.conn.Exec(ctx, "SELECT pg_advisory_unlock_all()") // closing releases them anyway
+		cancel()
+	}
 	l.reset()
 }

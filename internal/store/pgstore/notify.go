@@ -12,10 +12,10 @@ import (
 	"mailhouse/internal/store"
 )
 
-// The cross-node change feed. A write sends its events with pg_notify
-// inside its own transaction: PostgreSQL delivers a notification only
-// when (and only if) its transaction commits, in commit order, to every
-// session listening on the channel, this node's included. Each node keeps
+// The cross-node change feed. A committed write's events go to the
+// notifier (notifier.go), which NOTIFYs them in batches to every session
+// listening on the channel, this node's included; the sweep (sweep.go)
+// catches what a node that died before notifying never sent. Each node keeps
 // one dedicated connection LISTENing and hands what arrives to its local
 // subscribers (feed.go), so that local and remote changes take one path.
 //
@@ -31,18 +31,6 @@ const channel = "mailhouse_changes"
 
 // reconnectMax bounds the listener's reconnection back-off.
 const reconnectMax = 5 * time.Second
-
-// notify sends the write's events inside its transaction. Payload:
-// "kind account mailbox modseq".
-func (w *wtx) notify() error {
-	for _, ev := range w.events {
-		payload := fmt.Sprintf("%d %d %d %d", ev.Kind, ev.Account, ev.Mailbox, ev.ModSeq)
-		if _, err := w.tx.Exec(w.ctx, "SELECT pg_notify($1, $2)", channel, payload); err != nil {
-			return fmt.Errorf("pgstore: notify: %w", err)
-		}
-	}
-	return nil
-}
 
 func parseEvent(payload string) (store.Event, bool) {
 	f := strings.Fields(payload)
@@ -111,7 +99,9 @@ func (l *listener) run(ctx context.Context, conn *pgx.Conn) {
 				break
 			}
 			backoff = 50 * time.Millisecond
-			if ev, ok := parseEvent(n.Payload); ok {
+			if token, ok := strings.CutPrefix(n.Payload, markerPrefix); ok {
+				l.s.feed.goLive(token)
+			} else if ev, ok := parseEvent(n.Payload); ok {
 				l.s.feed.publish([]store.Event{ev})
 			} else {
 				l.s.log.Warn("pgstore: unreadable change notification", "payload", n.Payload)
@@ -144,6 +134,7 @@ func (l *listener) run(ctx context.Context, conn *pgx.Conn) {
 // resync tells every local subscriber the current state of its account's
 // mailboxes (see the comment at the top of this file).
 func (l *listener) resync(ctx context.Context) {
+	l.s.feed.allLive()
 	for _, acc := range l.s.feed.accounts() {
 		evs := []store.Event{{Kind: store.EventMailboxes, Account: acc}}
 		rows, err := l.s.pool.Query(ctx, "SELECT id, highestmodseq FROM mailboxes WHERE account_id = $1", acc)

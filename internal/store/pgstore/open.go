@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,6 +25,10 @@ type Options struct {
 	MaxConns int32
 	// Logger receives migration and feed messages; nil discards.
 	Logger *slog.Logger
+	// FeedSweep is how often the change feed re-reads subscribed
+	// accounts' mailboxes to catch notifications lost with a crashed node
+	// (sweep.go); 0 means 5 s.
+	FeedSweep time.Duration
 }
 
 // Store is a store.Store on a PostgreSQL database, shareable by several
@@ -40,6 +45,8 @@ type Store struct {
 
 	feed     *feed
 	listener *listener
+	notifier *notifier
+	sweeper  *sweeper
 	locks    *locker
 
 	expungedKeep int
@@ -94,6 +101,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
 	s.listener = l
+	s.notifier = newNotifier(s)
+	if o.FeedSweep <= 0 {
+		o.FeedSweep = defaultSweep
+	}
+	s.sweeper = startSweeper(s, o.FeedSweep)
 	go s.maintain()
 	return s, nil
 }
@@ -110,6 +122,8 @@ func (s *Store) Close() error {
 	s.closeMu.Unlock()
 	close(s.maintStop)
 	<-s.maintDone
+	s.sweeper.close()
+	s.notifier.close() // no write is in flight: it sends all there is
 	s.listener.stop()
 	s.feed.close()
 	s.locks.close()

@@ -24,8 +24,8 @@ const writeTimeout = 60 * time.Second
 const maxRetries = 20
 
 // wtx is what a write function sees: its transaction, and a place to note
-// the events its change causes (sent with pg_notify before commit, so
-// they go out exactly when, and only if, it commits).
+// the events its change causes (handed to the notifier once, and only if,
+// it commits; notifier.go).
 type wtx struct {
 	s      *Store
 	ctx    context.Context
@@ -75,12 +75,10 @@ func (s *Store) writeOnce(ctx context.Context, fn func(w *wtx) error) (err error
 	if err := s.call(fn, w); err != nil {
 		return err
 	}
-	if err := w.notify(); err != nil {
-		return err
-	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("pgstore: commit: %w", err)
 	}
+	s.notifier.add(w.events)
 	return nil
 }
 
