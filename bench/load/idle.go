@@ -44,6 +44,7 @@ func (r IdleResult) Result() Result {
 		res.Add("pss_mib", "%.1f", float64(r.Held.PSSKB)/1024)
 		res.Add("rss_before_mib", "%.1f", float64(r.Before.RSSKB)/1024)
 		res.Add("pss_before_mib", "%.1f", float64(r.Before.PSSKB)/1024)
+		res.Add("pss_growth_mib", "%.1f", float64(r.Held.PSSKB-r.Before.PSSKB)/1024)
 	}
 	return res
 }

@@ -264,7 +264,7 @@ func (w *imapWorker) resync() error {
 	}
 	if _, err := w.c.cmd("UID FETCH 1:* (FLAGS)"); err != nil {
 		var no *ErrNo
-		if !errors.As(err, &no) || !strings.Contains(strings.ToUpper(no.Line), "[EXPUNGEISSUED]") {
+		if !errors.As(err, &no) || !strings.Contains(asciiUpper(no.Line), "[EXPUNGEISSUED]") {
 			return err
 		}
 	}
@@ -353,7 +353,7 @@ func (w *imapWorker) do(op string) error {
 	// RFC 9051 §7.1: NO [EXPUNGEISSUED] means another session expunged
 	// some of the messages asked for; the command ran, as a client sees it.
 	var no *ErrNo
-	if errors.As(err, &no) && strings.Contains(strings.ToUpper(no.Line), "[EXPUNGEISSUED]") {
+	if errors.As(err, &no) && strings.Contains(asciiUpper(no.Line), "[EXPUNGEISSUED]") {
 		err = nil
 	}
 	if err == nil {

@@ -73,7 +73,7 @@ func dialIMAP(t Target) (*imapClient, error) {
 // parseCaps reads a CAPABILITY response or response code in line.
 func (c *imapClient) parseCaps(line []byte) {
 	s := string(line)
-	i := strings.Index(strings.ToUpper(s), "CAPABILITY ")
+	i := strings.Index(asciiUpper(s), "CAPABILITY ")
 	if i < 0 {
 		return
 	}
@@ -83,7 +83,7 @@ func (c *imapClient) parseCaps(line []byte) {
 	}
 	c.caps = map[string]bool{}
 	for _, f := range strings.Fields(s) {
-		c.caps[strings.ToUpper(f)] = true
+		c.caps[asciiUpper(f)] = true
 	}
 }
 
@@ -219,7 +219,7 @@ func (c *imapClient) appendMsg(mailbox string, flags string, msg []byte) (uint32
 	if err != nil {
 		return 0, err
 	}
-	if i := strings.Index(strings.ToUpper(line), "[APPENDUID "); i >= 0 {
+	if i := strings.Index(asciiUpper(line), "[APPENDUID "); i >= 0 {
 		f := strings.Fields(line[i+len("[APPENDUID "):])
 		if len(f) >= 2 {
 			uid, _ := strconv.ParseUint(strings.TrimSuffix(f[1], "]"), 10, 32)
@@ -236,7 +236,7 @@ func (c *imapClient) status(mailbox string) (int, error) {
 	}
 	for _, u := range c.untagged {
 		s := string(u)
-		if i := strings.Index(strings.ToUpper(s), "MESSAGES "); i >= 0 && strings.HasPrefix(strings.ToUpper(s), "* STATUS") {
+		if i := strings.Index(asciiUpper(s), "MESSAGES "); i >= 0 && strings.HasPrefix(asciiUpper(s), "* STATUS") {
 			f := strings.FieldsFunc(s[i+len("MESSAGES "):], func(r rune) bool { return r == ' ' || r == ')' })
 			if len(f) > 0 {
 				return strconv.Atoi(f[0])
@@ -322,4 +322,17 @@ func parseUIDs(untagged [][]byte, dst []uint32) []uint32 {
 		}
 	}
 	return dst
+}
+
+// asciiUpper upper-cases ASCII letters only, keeping every byte where it
+// was, so an index found in the result is valid in the original
+// (strings.ToUpper may change the length of non-ASCII text).
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }

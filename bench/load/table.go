@@ -55,6 +55,7 @@ var tableMetrics = []metric{
 	{"pop3", "retr_p99_ms", "POP3 RETR p99, ms", false},
 	{"idle", "pss_mib", "1,000 idle IMAP connections: PSS, MiB", false},
 	{"idle", "rss_mib", "1,000 idle IMAP connections: RSS sum, MiB", false},
+	{"idle", "pss_growth_mib", "1,000 idle IMAP connections: PSS growth over the idle server, MiB", false},
 }
 
 // Table writes the comparison of server "mailhouse" with server "peer"

@@ -49,25 +49,49 @@ func (s *Store) readTx(ctx context.Context, fn func(r reader) error) error {
 // first time it runs there.
 func (s *Store) rstmt(q string) (*sql.Stmt, error) {
 	s.rstmtMu.Lock()
-	defer s.rstmtMu.Unlock()
-	if st, ok := s.rstmts[q]; ok {
+	st, ok := s.rstmts[q]
+	full := len(s.rstmts) >= maxCachedStmts
+	s.rstmtMu.Unlock()
+	if ok || full {
 		return st, nil
 	}
-	if len(s.rstmts) >= maxCachedStmts {
-		return nil, nil
-	}
+	// Prepare without holding the mutex: preparing needs a free read
+	// connection, and callers inside a read transaction hold one while
+	// they wait here; holding the mutex too would deadlock the pool.
 	st, err := s.rdb.Prepare(q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: prepare %q: %w", q, err)
+	}
+	s.rstmtMu.Lock()
+	defer s.rstmtMu.Unlock()
+	if prev, ok := s.rstmts[q]; ok {
+		_ = st.Close() // another caller prepared it meanwhile
+		return prev, nil
 	}
 	s.rstmts[q] = st
 	return st, nil
 }
 
+// cachedStmt returns a prepared statement only if one is cached; a
+// reader inside a transaction uses it so as never to wait for a second
+// connection of the pool.
+func (s *Store) cachedStmt(q string) *sql.Stmt {
+	s.rstmtMu.Lock()
+	defer s.rstmtMu.Unlock()
+	return s.rstmts[q]
+}
+
 func (r reader) query(q string, args ...any) (*sql.Rows, error) {
-	st, err := r.s.rstmt(q)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if r.tx != nil {
+		// Inside a transaction this reader already holds a connection:
+		// preparing would wait for another one (see rstmt).
+		st = r.s.cachedStmt(q)
+	} else {
+		var err error
+		if st, err = r.s.rstmt(q); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case st != nil && r.tx != nil:
