@@ -275,6 +275,10 @@ func TestDevQuickStart(t *testing.T) {
 	cmd.Stderr = &stderr
 	defer func() {
 		if t.Failed() {
+			// Stop the process first: its output is copied into stderr
+			// until Wait returns.
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
 			t.Logf("dev stderr:\n%s", stderr.String())
 		}
 	}()
