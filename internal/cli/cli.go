@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"mailhouse/internal/config"
+	"mailhouse/internal/directory"
 	"mailhouse/internal/store"
 )
 
@@ -86,6 +87,37 @@ func ParseN(fs *flag.FlagSet, args []string, n int) ([]string, error) {
 		return nil, ErrUsage
 	}
 	return pos, nil
+}
+
+// ParseOptional is Parse for a command that takes at most one positional
+// argument; it returns that argument, or "" without one.
+func ParseOptional(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := Parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	switch len(pos) {
+	case 0:
+		return "", nil
+	case 1:
+		return pos[0], nil
+	}
+	fs.Usage()
+	return "", ErrUsage
+}
+
+// ParseDomain is ParseOptional for a command whose one optional argument
+// is a domain; it returns the domain normalised, or "" without one.
+func ParseDomain(fs *flag.FlagSet, args []string) (string, error) {
+	arg, err := ParseOptional(fs, args)
+	if err != nil || arg == "" {
+		return "", err
+	}
+	d, err := directory.NormalizeDomain(arg)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", fs.Name(), err)
+	}
+	return d, nil
 }
 
 // LoadConfig loads the config named by the flag or the environment.

@@ -50,19 +50,9 @@ func readPassword(env *Env) (string, error) {
 
 func userList(env *Env, args []string) error {
 	fs, cfg := NewFlagSet(env, "user list", "[DOMAIN]", "Lists accounts, of one domain or of all.")
-	pos, err := Parse(fs, args)
+	domain, err := ParseDomain(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return ErrUsage
-	}
-	domain := ""
-	if len(pos) == 1 {
-		if domain, err = directory.NormalizeDomain(pos[0]); err != nil {
-			return fmt.Errorf("user list: %v", err)
-		}
 	}
 	return withStore(env, *cfg, func(st store.Store) error {
 		ctx := context.Background()
@@ -89,19 +79,9 @@ func userList(env *Env, args []string) error {
 
 func aliasList(env *Env, args []string) error {
 	fs, cfg := NewFlagSet(env, "alias list", "[DOMAIN]", "Lists aliases, of one domain or of all.")
-	pos, err := Parse(fs, args)
+	domain, err := ParseDomain(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return ErrUsage
-	}
-	domain := ""
-	if len(pos) == 1 {
-		if domain, err = directory.NormalizeDomain(pos[0]); err != nil {
-			return fmt.Errorf("alias list: %v", err)
-		}
 	}
 	return withStore(env, *cfg, func(st store.Store) error {
 		as, err := st.ListAliases(context.Background(), domain)

@@ -19,19 +19,9 @@ import (
 func DomainDNS(env *Env, args []string) error {
 	fs, cfgFlag := NewFlagSet(env, "domain dns", "[DOMAIN]",
 		"Prints the DNS records to publish for a hosted domain (all domains without DOMAIN), as zone-file lines.")
-	pos, err := Parse(fs, args)
+	domain, err := ParseDomain(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return ErrUsage
-	}
-	var domain string
-	if len(pos) == 1 {
-		if domain, err = directory.NormalizeDomain(pos[0]); err != nil {
-			return fmt.Errorf("domain dns: %v", err)
-		}
 	}
 	cfg, err := LoadConfig(*cfgFlag)
 	if err != nil {

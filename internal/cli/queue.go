@@ -131,17 +131,13 @@ func queueShow(env *Env, args []string) error {
 
 func queueRetry(env *Env, args []string) error {
 	fs, cfgFlag := NewFlagSet(env, "queue retry", "[ID]", "Makes a queued message (every message, without ID) due now.")
-	pos, err := Parse(fs, args)
+	arg, err := ParseOptional(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return ErrUsage
-	}
 	var id store.QueueID
-	if len(pos) == 1 {
-		if id, err = parseQueueID(pos[0]); err != nil {
+	if arg != "" {
+		if id, err = parseQueueID(arg); err != nil {
 			return err
 		}
 	}

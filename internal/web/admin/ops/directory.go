@@ -318,35 +318,32 @@ func (o *Ops) SetQuota(ctx context.Context, address string, quota int64) error {
 
 // SetDisabled disables (no login, mail kept) or enables an account.
 func (o *Ops) SetDisabled(ctx context.Context, address string, disabled bool) error {
-	addr, err := addressArg(address)
-	if err != nil {
-		return err
-	}
-	if err := o.needAdmin(); err != nil {
-		return err
-	}
-	if disabled {
-		if err := o.notSelf(addr, "disable"); err != nil {
-			return err
-		}
-	}
-	a, err := o.Store.GetAccount(ctx, addr)
-	if err != nil {
-		return storeErr(err, "account "+directory.DisplayAddress(addr))
-	}
-	if err := o.Admin.SetDisabled(ctx, addr, disabled); err != nil {
-		return storeErr(err, "account "+directory.DisplayAddress(addr))
-	}
-	o.changed(a.ID)
-	action := "account.enable"
-	if disabled {
-		action = "account.disable"
-	}
-	return o.audit(ctx, action, addr, "")
+	return o.setAccountFlag(ctx, address, accountFlag{
+		on: disabled, refuseSelf: disabled, selfVerb: "disable",
+		set: o.Admin.SetDisabled, onAction: "account.disable", offAction: "account.enable",
+	})
 }
 
 // SetAdmin grants or revokes admin rights.
 func (o *Ops) SetAdmin(ctx context.Context, address string, admin bool) error {
+	return o.setAccountFlag(ctx, address, accountFlag{
+		on: admin, refuseSelf: !admin, selfVerb: "remove admin rights from",
+		set: o.Admin.SetAdmin, onAction: "account.admin.grant", offAction: "account.admin.revoke",
+	})
+}
+
+// accountFlag describes one on/off switch of an account for setAccountFlag.
+type accountFlag struct {
+	on         bool
+	refuseSelf bool   // the acting admin may not do this to their own account
+	selfVerb   string // for the refusal: "you cannot <verb> your own account"
+	set        func(ctx context.Context, addr string, on bool) error
+	onAction   string // audit action when switched on
+	offAction  string // audit action when switched off
+}
+
+// setAccountFlag checks, changes, announces and audits one switch.
+func (o *Ops) setAccountFlag(ctx context.Context, address string, f accountFlag) error {
 	addr, err := addressArg(address)
 	if err != nil {
 		return err
@@ -354,8 +351,8 @@ func (o *Ops) SetAdmin(ctx context.Context, address string, admin bool) error {
 	if err := o.needAdmin(); err != nil {
 		return err
 	}
-	if !admin {
-		if err := o.notSelf(addr, "remove admin rights from"); err != nil {
+	if f.refuseSelf {
+		if err := o.notSelf(addr, f.selfVerb); err != nil {
 			return err
 		}
 	}
@@ -363,13 +360,13 @@ func (o *Ops) SetAdmin(ctx context.Context, address string, admin bool) error {
 	if err != nil {
 		return storeErr(err, "account "+directory.DisplayAddress(addr))
 	}
-	if err := o.Admin.SetAdmin(ctx, addr, admin); err != nil {
+	if err := f.set(ctx, addr, f.on); err != nil {
 		return storeErr(err, "account "+directory.DisplayAddress(addr))
 	}
 	o.changed(a.ID)
-	action := "account.admin.revoke"
-	if admin {
-		action = "account.admin.grant"
+	action := f.offAction
+	if f.on {
+		action = f.onAction
 	}
 	return o.audit(ctx, action, addr, "")
 }
