@@ -1,11 +1,11 @@
-package pgstore
+package sqlcore
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"slices"
 
 	"mailhouse/internal/store"
@@ -13,7 +13,7 @@ import (
 
 // store.Sync: what IMAP needs to serve large mailboxes cheaply.
 
-var _ store.Sync = (*Store)(nil)
+var _ store.Sync = (*Core)(nil)
 
 // flagSet is what MailboxView learns from one distinct stored flags
 // value; a mailbox has few of them, so each is parsed once.
@@ -42,7 +42,7 @@ func parseFlagSet(stored []byte) flagSet {
 
 // MailboxView implements store.Sync in one read transaction: the
 // mailbox row, then one pass over its messages' UIDs and flags.
-func (s *Store) MailboxView(ctx context.Context, mailbox store.MailboxID) (store.MailboxView, error) {
+func (s *Core) MailboxView(ctx context.Context, mailbox store.MailboxID) (store.MailboxView, error) {
 	var v store.MailboxView
 	err := s.readTx(ctx, func(r reader) error {
 		rows, err := r.query(mailboxColumns+"WHERE id = ?", mailbox)
@@ -112,7 +112,7 @@ func (s *Store) MailboxView(ctx context.Context, mailbox store.MailboxID) (store
 }
 
 // ListMessagesRange implements store.Sync.
-func (s *Store) ListMessagesRange(ctx context.Context, mailbox store.MailboxID, lo, hi store.UID) ([]store.MessageMeta, error) {
+func (s *Core) ListMessagesRange(ctx context.Context, mailbox store.MailboxID, lo, hi store.UID) ([]store.MessageMeta, error) {
 	var ms []store.MessageMeta
 	err := s.readTx(ctx, func(r reader) error {
 		if err := r.mailboxExists(mailbox); err != nil {
@@ -127,14 +127,14 @@ func (s *Store) ListMessagesRange(ctx context.Context, mailbox store.MailboxID, 
 
 // DeletedUIDs implements store.Sync. The stored flags are sorted and
 // space-separated, so a flag is a space-delimited word.
-func (s *Store) DeletedUIDs(ctx context.Context, mailbox store.MailboxID) ([]store.UID, error) {
+func (s *Core) DeletedUIDs(ctx context.Context, mailbox store.MailboxID) ([]store.UID, error) {
 	var uids []store.UID
 	err := s.readTx(ctx, func(r reader) error {
 		if err := r.mailboxExists(mailbox); err != nil {
 			return err
 		}
 		rows, err := r.query(`SELECT uid FROM messages WHERE mailbox_id = ?
-			AND strpos(' ' || flags || ' ', ' \Deleted ') > 0 ORDER BY uid`, mailbox)
+			AND `+s.d.Instr+`(' ' || flags || ' ', ' \Deleted ') > 0 ORDER BY uid`, mailbox)
 		if err != nil {
 			return err
 		}
@@ -152,13 +152,13 @@ func (s *Store) DeletedUIDs(ctx context.Context, mailbox store.MailboxID) ([]sto
 }
 
 // Quota implements store.Sync.
-func (s *Store) Quota(ctx context.Context, account store.AccountID) (store.Quota, error) {
+func (s *Core) Quota(ctx context.Context, account store.AccountID) (store.Quota, error) {
 	var q store.Quota
 	err := s.readTx(ctx, func(r reader) error {
 		err := r.queryRow(`SELECT a.quota_bytes, coalesce(q.max_messages, 0)
 			FROM accounts a LEFT JOIN account_quotas q ON q.account_id = a.id WHERE a.id = ?`,
 			[]any{account}, &q.LimitBytes, &q.LimitMessages)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("account #%d: %w", account, store.ErrNotFound)
 		}
 		if err != nil {
@@ -171,14 +171,14 @@ func (s *Store) Quota(ctx context.Context, account store.AccountID) (store.Quota
 }
 
 // SetMessageQuota implements store.Sync.
-func (s *Store) SetMessageQuota(ctx context.Context, address string, messages int64) error {
+func (s *Core) SetMessageQuota(ctx context.Context, address string, messages int64) error {
 	if messages < 0 {
 		return fmt.Errorf("account %s: negative message quota: %w", address, store.ErrNotAllowed)
 	}
 	return s.write(ctx, func(w *wtx) error {
 		var id store.AccountID
 		err := w.queryRow("SELECT id FROM accounts WHERE address = ?", []any{address}, &id)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("account %s: %w", address, store.ErrNotFound)
 		}
 		if err != nil {
