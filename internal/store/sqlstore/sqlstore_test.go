@@ -137,7 +137,7 @@ func TestReopen(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ms, _ := loadMigrations(migrationFiles)
+	ms, _ := sqlcore.LoadMigrations(migrationFiles)
 	if versions != len(ms) {
 		t.Errorf("schema_version has %d rows, want %d", versions, len(ms))
 	}
@@ -173,8 +173,8 @@ func TestNewerSchema(t *testing.T) {
 }
 
 func TestLoadMigrationsChecksNames(t *testing.T) {
-	ms, err := loadMigrations(migrationFiles)
-	if err != nil || len(ms) == 0 || ms[0].version != 1 {
+	ms, err := sqlcore.LoadMigrations(migrationFiles)
+	if err != nil || len(ms) == 0 || ms[0].Version != 1 {
 		t.Fatalf("embedded migrations: %v, %v", ms, err)
 	}
 }
