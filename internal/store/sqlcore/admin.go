@@ -160,18 +160,9 @@ func scanToken(sc scanner) (store.APIToken, error) {
 func (s *Core) GetToken(ctx context.Context, id int64) (store.APIToken, error) {
 	var t store.APIToken
 	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(tokenColumns+"WHERE id = ?", id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("token %d: %w", id, store.ErrNotFound)
-		}
-		t, err = scanToken(rows)
+		var err error
+		t, err = first(r, func() error { return fmt.Errorf("token %d: %w", id, store.ErrNotFound) },
+			scanToken, tokenColumns+"WHERE id = ?", id)
 		return err
 	})
 	return t, err

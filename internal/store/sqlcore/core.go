@@ -115,6 +115,24 @@ func (r reader) rows(q string, fn func(Rows) error, args ...any) error {
 	return eachRow(r.Querier, q, fn, args...)
 }
 
+// first runs q and scans its first row with scan; the error of notFound
+// if there is none.
+func first[T any](r reader, notFound func() error, scan func(scanner) (T, error), q string, args ...any) (T, error) {
+	var zero T
+	rows, err := r.query(q, args...)
+	if err != nil {
+		return zero, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return zero, err
+		}
+		return zero, notFound()
+	}
+	return scan(rows)
+}
+
 // eachRow runs q on qr and calls fn for each row.
 func eachRow(qr Querier, q string, fn func(Rows) error, args ...any) error {
 	rows, err := qr.Query(q, args...)

@@ -233,18 +233,9 @@ func scanAccount(sc scanner) (store.Account, error) {
 func (s *Core) getAccount(ctx context.Context, what, where string, arg any) (store.Account, error) {
 	var a store.Account
 	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(accountColumns+"WHERE "+where, arg)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("account %s: %w", what, store.ErrNotFound)
-		}
-		a, err = scanAccount(rows)
+		var err error
+		a, err = first(r, func() error { return fmt.Errorf("account %s: %w", what, store.ErrNotFound) },
+			scanAccount, accountColumns+"WHERE "+where, arg)
 		return err
 	})
 	return a, err

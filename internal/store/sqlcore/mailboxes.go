@@ -137,18 +137,9 @@ func (r reader) accountExists(id store.AccountID) error {
 func (s *Core) getMailbox(ctx context.Context, what, where string, args ...any) (store.Mailbox, error) {
 	var m store.Mailbox
 	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(mailboxColumns+"WHERE "+where, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("mailbox %s: %w", what, store.ErrNotFound)
-		}
-		m, err = scanMailbox(rows)
+		var err error
+		m, err = first(r, func() error { return fmt.Errorf("mailbox %s: %w", what, store.ErrNotFound) },
+			scanMailbox, mailboxColumns+"WHERE "+where, args...)
 		return err
 	})
 	return m, err

@@ -45,21 +45,12 @@ func parseFlagSet(stored []byte) flagSet {
 func (s *Core) MailboxView(ctx context.Context, mailbox store.MailboxID) (store.MailboxView, error) {
 	var v store.MailboxView
 	err := s.readTx(ctx, func(r reader) error {
-		rows, err := r.query(mailboxColumns+"WHERE id = ?", mailbox)
+		var err error
+		v.Mailbox, err = first(r, func() error { return fmt.Errorf("mailbox #%d: %w", mailbox, store.ErrNotFound) },
+			scanMailbox, mailboxColumns+"WHERE id = ?", mailbox)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("mailbox #%d: %w", mailbox, store.ErrNotFound)
-		}
-		if v.Mailbox, err = scanMailbox(rows); err != nil {
-			return err
-		}
-		rows.Close()
 
 		var count int
 		if err := r.queryRow("SELECT message_count FROM mailboxes WHERE id = ?", []any{mailbox}, &count); err != nil {
@@ -68,7 +59,7 @@ func (s *Core) MailboxView(ctx context.Context, mailbox store.MailboxID) (store.
 		v.UIDs = make([]store.UID, 0, count)
 		sets := map[string]flagSet{}
 		keywords := map[string]bool{}
-		rows, err = r.query("SELECT uid, flags FROM messages WHERE mailbox_id = ? ORDER BY uid", mailbox)
+		rows, err := r.query("SELECT uid, flags FROM messages WHERE mailbox_id = ? ORDER BY uid", mailbox)
 		if err != nil {
 			return err
 		}
