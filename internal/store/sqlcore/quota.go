@@ -35,20 +35,18 @@ func (s *Core) SetDomainQuota(ctx context.Context, domain string, bytes int64) e
 func (s *Core) DomainQuota(ctx context.Context, domain string) (int64, store.Usage, error) {
 	var limit int64
 	var u store.Usage
-	err := s.readTx(ctx, func(r reader) error {
-		var id store.DomainID
-		err := r.queryRow(`SELECT d.id, coalesce(q.quota_bytes, 0) FROM domains d
-			LEFT JOIN domain_quotas q ON q.domain_id = d.id WHERE d.name = ?`, []any{domain}, &id, &limit)
+	// One statement is one snapshot: no read transaction needed (see
+	// Quota). sum(bigint) is numeric in PostgreSQL: cast back.
+	err := s.read(ctx, func(r reader) error {
+		err := r.queryRow(`SELECT coalesce(q.quota_bytes, 0),
+				CAST(coalesce(sum(m.message_bytes), 0) AS BIGINT), CAST(coalesce(sum(m.message_count), 0) AS BIGINT)
+			FROM domains d LEFT JOIN domain_quotas q ON q.domain_id = d.id
+			LEFT JOIN accounts a ON a.domain_id = d.id LEFT JOIN mailboxes m ON m.account_id = a.id
+			WHERE d.name = ? GROUP BY d.id, q.quota_bytes`, []any{domain}, &limit, &u.Bytes, &u.Messages)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("domain %s: %w", domain, store.ErrNotFound)
 		}
-		if err != nil {
-			return err
-		}
-		// sum(bigint) is numeric in PostgreSQL: cast back.
-		return r.queryRow(`SELECT CAST(coalesce(sum(m.message_bytes), 0) AS BIGINT), CAST(coalesce(sum(m.message_count), 0) AS BIGINT)
-			FROM mailboxes m JOIN accounts a ON a.id = m.account_id WHERE a.domain_id = ?`,
-			[]any{id}, &u.Bytes, &u.Messages)
+		return err
 	})
 	return limit, u, err
 }
