@@ -15,8 +15,17 @@ import (
 // the PostgreSQL spelling of what differs. Queries keep sqlcore's "?"
 // placeholders until rebind.
 
-// core is embedded unexported: its methods make Store a store.Store.
+// core is embedded unexported: its methods make Store a store.Store and
+// the optional interfaces below.
 type core = sqlcore.Core
+
+var (
+	_ store.Admin    = (*Store)(nil)
+	_ store.DKIMKeys = (*Store)(nil)
+	_ store.Limits   = (*Store)(nil)
+	_ store.Queue    = (*Store)(nil)
+	_ store.Sync     = (*Store)(nil)
+)
 
 // dialect is PostgreSQL's SQL for sqlcore: several writers at once (on
 // every node), so the rows a write goes on to change are locked.

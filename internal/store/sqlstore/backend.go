@@ -16,8 +16,17 @@ import (
 // pgstore in sqlcore; this file gives it SQLite: the committer's write
 // transactions, the read pool and the SQLite spelling of what differs.
 
-// core is embedded unexported: its methods make Store a store.Store.
+// core is embedded unexported: its methods make Store a store.Store and
+// the optional interfaces below.
 type core = sqlcore.Core
+
+var (
+	_ store.Admin    = (*Store)(nil)
+	_ store.DKIMKeys = (*Store)(nil)
+	_ store.Limits   = (*Store)(nil)
+	_ store.Queue    = (*Store)(nil)
+	_ store.Sync     = (*Store)(nil)
+)
 
 // dialect is SQLite's SQL for sqlcore: one writer at a time, so no row
 // locks.
