@@ -172,19 +172,9 @@ func (s *Core) GetToken(ctx context.Context, id int64) (store.APIToken, error) {
 func (s *Core) ListTokens(ctx context.Context) ([]store.APIToken, error) {
 	var ts []store.APIToken
 	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(tokenColumns + "ORDER BY id")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				return err
-			}
-			ts = append(ts, t)
-		}
-		return rows.Err()
+		var err error
+		ts, err = all(r, scanToken, tokenColumns+"ORDER BY id")
+		return err
 	})
 	return ts, err
 }

@@ -133,6 +133,20 @@ func first[T any](r reader, notFound func() error, scan func(scanner) (T, error)
 	return scan(rows)
 }
 
+// all runs q and scans every row with scan.
+func all[T any](r reader, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	var out []T
+	err := r.rows(q, func(rows Rows) error {
+		v, err := scan(rows)
+		out = append(out, v)
+		return err
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // eachRow runs q on qr and calls fn for each row.
 func eachRow(qr Querier, q string, fn func(Rows) error, args ...any) error {
 	rows, err := qr.Query(q, args...)

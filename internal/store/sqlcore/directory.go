@@ -264,19 +264,9 @@ func (s *Core) ListAccounts(ctx context.Context, domain string) ([]store.Account
 			}
 			q, args = accountColumns+"WHERE d.name = ? ORDER BY a.address", []any{domain}
 		}
-		rows, err := r.query(q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanAccount(rows)
-			if err != nil {
-				return err
-			}
-			as = append(as, a)
-		}
-		return rows.Err()
+		var err error
+		as, err = all(r, scanAccount, q, args...)
+		return err
 	})
 	return as, err
 }

@@ -106,19 +106,9 @@ func (s *Core) ListMailboxes(ctx context.Context, account store.AccountID) ([]st
 		if err := r.accountExists(account); err != nil {
 			return err
 		}
-		rows, err := r.query(mailboxColumns+"WHERE account_id = ? ORDER BY name", account)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMailbox(rows)
-			if err != nil {
-				return err
-			}
-			ms = append(ms, m)
-		}
-		return rows.Err()
+		var err error
+		ms, err = all(r, scanMailbox, mailboxColumns+"WHERE account_id = ? ORDER BY name", account)
+		return err
 	})
 	return ms, err
 }
