@@ -3,8 +3,12 @@
 // set of mailboxes: the database holds everything, message bodies
 // included, and the nodes share no file system.
 //
-// It mirrors internal/store/sqlstore table for table (migrations with the
-// same numbers and meaning) but differs where several writers meet:
+// Its logic (every query and the Go around it) is sqlstore's, shared in
+// internal/store/sqlcore; this package gives it PostgreSQL (backend.go)
+// and keeps what is PostgreSQL's alone: the pool, write retries, the
+// LISTEN/NOTIFY feed, advisory locks, the sweep, migrations (the same
+// numbers and meaning as sqlstore's) and the import from SQLite. It
+// differs from SQLite where several writers meet:
 //
 //   - UIDs and modseqs are taken from the mailbox row under its row lock
 //     (UPDATE ... RETURNING, or SELECT ... FOR UPDATE), so concurrent
@@ -25,7 +29,7 @@
 // means committed (synchronous_commit must stay on) and an error means
 // not.
 //
-// store.Ops: Stats and a read-only Check (ops.go); Backup refuses, as
-// pg_dump and the cluster's own base backups and replication are the
-// tools there. store.Limits is implemented (quota.go).
+// store.Ops: Stats and Check with its repairs (shared); Backup refuses,
+// as pg_dump and the cluster's own base backups and replication are the
+// tools there. store.Limits is implemented (shared).
 package pgstore

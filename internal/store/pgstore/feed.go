@@ -10,19 +10,12 @@ import (
 	"time"
 
 	"mailhouse/internal/store"
+	"mailhouse/internal/store/sqlcore"
 )
 
-// feedBuffer is the capacity of a subscription's channel. Past it, events
-// wait in the subscription's pending list, coalesced per mailbox.
-const feedBuffer = 64
-
 // feed hands changes to this node's subscribers. The listener (notify.go)
-// publishes into it and
-// must never wait for a subscriber: each subscription has a pending list,
-// holding at most one event per (kind, mailbox) with the latest modseq,
-// and a goroutine that moves it to the subscriber's channel. A slow
-// reader therefore costs memory bounded by its number of mailboxes, and
-// still always receives the latest modseq of every mailbox.
+// publishes into it and never waits for a subscriber (see
+// sqlcore.Subscription).
 type feed struct {
 	mu     sync.Mutex
 	subs   map[store.AccountID]map[*subscription]struct{}
@@ -44,15 +37,8 @@ type published struct {
 }
 
 type subscription struct {
+	*sqlcore.Subscription
 	live bool // guarded by feed.mu: its marker arrived (see Subscribe)
-	out  chan store.Event
-	wake chan struct{} // capacity 1: "pending is not empty"
-	quit chan struct{} // closed by stop
-	done chan struct{} // closed when the forwarder has closed out
-	once sync.Once
-
-	mu      sync.Mutex
-	pending []store.Event
 }
 
 func newFeed() *feed {
@@ -120,17 +106,12 @@ func (f *feed) allLive() {
 }
 
 func (f *feed) subscribe(account store.AccountID) (<-chan store.Event, func(), string) {
-	sub := &subscription{
-		out:  make(chan store.Event, feedBuffer),
-		wake: make(chan struct{}, 1),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
-	}
+	sub := &subscription{Subscription: sqlcore.NewSubscription()}
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
-		close(sub.out)
-		return sub.out, func() {}, ""
+		sub.Stop()
+		return sub.C(), func() {}, ""
 	}
 	if f.subs[account] == nil {
 		f.subs[account] = make(map[*subscription]struct{})
@@ -140,7 +121,6 @@ func (f *feed) subscribe(account store.AccountID) (<-chan store.Event, func(), s
 	token := fmt.Sprintf("%s-%d", f.node, f.seq)
 	f.waiting[token] = sub
 	f.mu.Unlock()
-	go sub.forward()
 
 	cancel := func() {
 		f.mu.Lock()
@@ -151,9 +131,9 @@ func (f *feed) subscribe(account store.AccountID) (<-chan store.Event, func(), s
 			delete(f.seen, account)
 		}
 		f.mu.Unlock()
-		sub.stop()
+		sub.Stop()
 	}
-	return sub.out, cancel, token
+	return sub.C(), cancel, token
 }
 
 // publish hands committed events to the subscriptions of their accounts.
@@ -167,7 +147,7 @@ func (f *feed) publish(events []store.Event) {
 	for _, ev := range events {
 		for sub := range f.subs[ev.Account] {
 			if sub.live {
-				sub.add(ev)
+				sub.Add(ev)
 			}
 		}
 		f.recordLocked(ev)
@@ -226,62 +206,7 @@ func (f *feed) close() {
 	f.subs = nil
 	f.mu.Unlock()
 	for _, sub := range all {
-		sub.stop()
-	}
-}
-
-// stop ends the subscription; the channel is closed when it returns.
-// Both cancel and feed.close may call it.
-func (sub *subscription) stop() {
-	sub.once.Do(func() { close(sub.quit) })
-	<-sub.done
-}
-
-// add merges ev into the pending list and wakes the forwarder.
-func (sub *subscription) add(ev store.Event) {
-	sub.mu.Lock()
-	merged := false
-	for i := range sub.pending {
-		if p := &sub.pending[i]; p.Kind == ev.Kind && p.Mailbox == ev.Mailbox {
-			p.ModSeq = max(p.ModSeq, ev.ModSeq)
-			merged = true
-			break
-		}
-	}
-	if !merged {
-		sub.pending = append(sub.pending, ev)
-	}
-	sub.mu.Unlock()
-	select {
-	case sub.wake <- struct{}{}:
-	default: // already awake
-	}
-}
-
-// forward moves pending events to out until quit. An event taken from
-// pending while out is full waits here; newer events for the same
-// mailbox meanwhile coalesce in pending, so a mailbox may be reported
-// twice but its latest modseq is never lost.
-func (sub *subscription) forward() {
-	defer close(sub.done)
-	defer close(sub.out)
-	for {
-		select {
-		case <-sub.wake:
-		case <-sub.quit:
-			return
-		}
-		sub.mu.Lock()
-		batch := sub.pending
-		sub.pending = nil
-		sub.mu.Unlock()
-		for _, ev := range batch {
-			select {
-			case sub.out <- ev:
-			case <-sub.quit:
-				return
-			}
-		}
+		sub.Stop()
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mailhouse/internal/store"
+	"mailhouse/internal/store/sqlcore"
 )
 
 // Options configure Open.
@@ -34,6 +35,8 @@ type Options struct {
 // Store is a store.Store on a PostgreSQL database, shareable by several
 // nodes. It is safe for concurrent use.
 type Store struct {
+	*core // the store's logic, shared with sqlstore
+
 	log  *slog.Logger
 	pool *pgxpool.Pool
 	cfg  *pgx.ConnConfig // for the dedicated listener and lock connections
@@ -48,8 +51,6 @@ type Store struct {
 	notifier *notifier
 	sweeper  *sweeper
 	locks    *locker
-
-	expungedKeep int
 
 	maintStop chan struct{}
 	maintDone chan struct{}
@@ -82,14 +83,14 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
 	s := &Store{
-		log:          o.Logger,
-		pool:         pool,
-		cfg:          pc.ConnConfig,
-		feed:         newFeed(),
-		expungedKeep: expungedKeep,
-		maintStop:    make(chan struct{}),
-		maintDone:    make(chan struct{}),
+		log:       o.Logger,
+		pool:      pool,
+		cfg:       pc.ConnConfig,
+		feed:      newFeed(),
+		maintStop: make(chan struct{}),
+		maintDone: make(chan struct{}),
 	}
+	s.core = sqlcore.New(backend{s}, dialect(), o.Logger)
 	s.locks = newLocker(s)
 	if err := migrate(ctx, pool, s.log); err != nil {
 		pool.Close()

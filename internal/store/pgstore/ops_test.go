@@ -9,8 +9,9 @@ import (
 )
 
 // TestOps: Stats counts what was delivered; Check finds a clean store
-// clean and reports a damaged counter and an orphan body; Backup points
-// to PostgreSQL's own tools.
+// clean, reports a damaged counter and an orphan body and repairs both
+// (the same repairs as SQLite's, through the normal writer); Backup
+// points to PostgreSQL's own tools.
 func TestOps(t *testing.T) {
 	srv := pgtest.Start(t)
 	s, err := Open(t.Context(), Options{DSN: srv.NewDB(t)})
@@ -53,12 +54,20 @@ func TestOps(t *testing.T) {
 	kinds := map[string]bool{}
 	for _, p := range rep.Problems {
 		kinds[p.Kind] = true
-		if p.Repaired {
-			t.Errorf("repaired %v: Check on PostgreSQL only reads", p)
+		if !p.Repairable || !p.Repaired {
+			t.Errorf("not repaired: %v", p)
 		}
 	}
 	if !kinds[store.ProblemCounters] || !kinds[store.ProblemOrphanBody] || len(rep.Problems) != 2 {
 		t.Fatalf("damaged store: %v", rep.Problems)
+	}
+	rep, err = ops.Check(ctx, store.CheckOptions{})
+	if err != nil || !rep.Clean() || rep.Counts.Bodies != 3 {
+		t.Fatalf("after repair: %+v %v", rep, err)
+	}
+	var count int64
+	if err := s.pool.QueryRow(ctx, "SELECT message_count FROM mailboxes WHERE id = $1", in.ID).Scan(&count); err != nil || count != 3 {
+		t.Fatalf("repaired counter = %d, %v", count, err)
 	}
 
 	if _, err := ops.Backup(ctx, t.TempDir()+"/x.db"); !errors.Is(err, store.ErrNotAllowed) {

@@ -44,6 +44,51 @@ func TestLimits(t *testing.T) {
 		}
 	})
 
+	// Quota (store.Sync) and DomainQuota are one statement each: they sum
+	// every mailbox of the account, or of the domain's accounts, and
+	// nothing of another domain.
+	t.Run("QuotaSums", func(t *testing.T) {
+		if _, err := s.AddDomain(ctx, "other.test"); err != nil {
+			t.Fatal(err)
+		}
+		other, err := s.AddAccount(ctx, store.NewAccount{Address: "carol@other.test", PasswordHash: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		oin, err := s.GetMailbox(ctx, other.ID, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, bobIn := mustAccount(t, s, "bob@example.test")
+		sent, err := s.GetMailbox(ctx, acc.ID, "Sent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, mb := range []store.MailboxID{sent.ID, bobIn.ID, oin.ID, oin.ID} {
+			if _, err := s.Deliver(ctx, store.Delivery{Body: msg(10 + i), Targets: []store.Target{{Mailbox: mb}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.SetMessageQuota(ctx, acc.Address, 7); err != nil {
+			t.Fatal(err)
+		}
+		q, err := s.Quota(ctx, acc.ID)
+		if err != nil || q.LimitMessages != 7 || q.Usage.Messages != 2 || q.Usage.Bytes != int64(len(msg(1))+len(msg(10))) {
+			t.Fatalf("Quota = %+v, %v", q, err)
+		}
+		if _, err := s.Quota(ctx, 9999); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Quota of a missing account: %v", err)
+		}
+		limit, used, err := l.DomainQuota(ctx, "example.test")
+		if err != nil || limit != 5000 || used.Messages != 3 || used.Bytes != int64(len(msg(1))+len(msg(10))+len(msg(11))) {
+			t.Fatalf("DomainQuota(example.test) = %d %+v %v", limit, used, err)
+		}
+		limit, used, err = l.DomainQuota(ctx, "other.test")
+		if err != nil || limit != 0 || used.Messages != 2 {
+			t.Fatalf("DomainQuota(other.test) = %d %+v %v", limit, used, err)
+		}
+	})
+
 	t.Run("QuotaWarned", func(t *testing.T) {
 		if p, err := l.QuotaWarned(ctx, acc.ID); err != nil || p != 0 {
 			t.Fatalf("fresh: %d %v", p, err)

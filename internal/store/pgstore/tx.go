@@ -208,9 +208,3 @@ func (r reader) query(q string, args ...any) (pgx.Rows, error) {
 func (r reader) queryRow(q string, args []any, dest ...any) error {
 	return r.q.QueryRow(r.ctx, rebind(q), args...).Scan(dest...)
 }
-
-type scanner interface{ Scan(dest ...any) error }
-
-func unixNano(t time.Time) int64 { return t.UnixNano() }
-
-func fromUnixNano(n int64) time.Time { return time.Unix(0, n).UTC() }

@@ -16,7 +16,15 @@
 // that references it. The schema is created and upgraded at Open from
 // the embedded, numbered SQL files in migrations/.
 //
-// What it does not do: PostgreSQL (a later dialect), quota enforcement
-// (internal/delivery checks AccountUsage), and address normalisation
-// (callers pass normalised addresses, see store.Directory).
+// The store's logic (every query and the Go around it) is shared with
+// pgstore in internal/store/sqlcore; this package gives it SQLite
+// (backend.go): the committer, the read pool, the SQLite spelling of what
+// differs, and SQLite's own checks (check.go). What stays here is
+// SQLite's alone: opening and pragmas, the committer, checkpoints,
+// file-level operations (backup by VACUUM INTO, checking a copy,
+// Quiesce) and the migrations.
+//
+// What it does not do: quota enforcement (internal/delivery checks
+// AccountUsage), and address normalisation (callers pass normalised
+// addresses, see store.Directory).
 package sqlstore

@@ -4,37 +4,20 @@ import (
 	"sync"
 
 	"mailhouse/internal/store"
+	"mailhouse/internal/store/sqlcore"
 )
 
-// feedBuffer is the capacity of a subscription's channel. Past it, events
-// wait in the subscription's pending list, coalesced per mailbox.
-const feedBuffer = 64
-
-// feed is the in-process change feed. The committer publishes into it and
-// must never wait for a subscriber: each subscription has a pending list,
-// holding at most one event per (kind, mailbox) with the latest modseq,
-// and a goroutine that moves it to the subscriber's channel. A slow
-// reader therefore costs memory bounded by its number of mailboxes, and
-// still always receives the latest modseq of every mailbox.
+// feed is the in-process change feed. The committer publishes into it
+// after each commit and never waits for a subscriber (see
+// sqlcore.Subscription).
 type feed struct {
 	mu     sync.Mutex
-	subs   map[store.AccountID]map[*subscription]struct{}
+	subs   map[store.AccountID]map[*sqlcore.Subscription]struct{}
 	closed bool
 }
 
-type subscription struct {
-	out  chan store.Event
-	wake chan struct{} // capacity 1: "pending is not empty"
-	quit chan struct{} // closed by stop
-	done chan struct{} // closed when the forwarder has closed out
-	once sync.Once
-
-	mu      sync.Mutex
-	pending []store.Event
-}
-
 func newFeed() *feed {
-	return &feed{subs: make(map[store.AccountID]map[*subscription]struct{})}
+	return &feed{subs: make(map[store.AccountID]map[*sqlcore.Subscription]struct{})}
 }
 
 // Subscribe implements store.Feed. After Close it returns a closed
@@ -44,24 +27,18 @@ func (s *Store) Subscribe(account store.AccountID) (<-chan store.Event, func()) 
 }
 
 func (f *feed) subscribe(account store.AccountID) (<-chan store.Event, func()) {
-	sub := &subscription{
-		out:  make(chan store.Event, feedBuffer),
-		wake: make(chan struct{}, 1),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
-	}
+	sub := sqlcore.NewSubscription()
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
-		close(sub.out)
-		return sub.out, func() {}
+		sub.Stop()
+		return sub.C(), func() {}
 	}
 	if f.subs[account] == nil {
-		f.subs[account] = make(map[*subscription]struct{})
+		f.subs[account] = make(map[*sqlcore.Subscription]struct{})
 	}
 	f.subs[account][sub] = struct{}{}
 	f.mu.Unlock()
-	go sub.forward()
 
 	cancel := func() {
 		f.mu.Lock()
@@ -70,9 +47,9 @@ func (f *feed) subscribe(account store.AccountID) (<-chan store.Event, func()) {
 			delete(f.subs, account)
 		}
 		f.mu.Unlock()
-		sub.stop()
+		sub.Stop()
 	}
-	return sub.out, cancel
+	return sub.C(), cancel
 }
 
 // publish hands committed events to the subscriptions of their accounts.
@@ -85,7 +62,7 @@ func (f *feed) publish(events []store.Event) {
 	defer f.mu.Unlock()
 	for _, ev := range events {
 		for sub := range f.subs[ev.Account] {
-			sub.add(ev)
+			sub.Add(ev)
 		}
 	}
 }
@@ -94,7 +71,7 @@ func (f *feed) publish(events []store.Event) {
 func (f *feed) close() {
 	f.mu.Lock()
 	f.closed = true
-	var all []*subscription
+	var all []*sqlcore.Subscription
 	for _, subs := range f.subs {
 		for sub := range subs {
 			all = append(all, sub)
@@ -103,61 +80,6 @@ func (f *feed) close() {
 	f.subs = nil
 	f.mu.Unlock()
 	for _, sub := range all {
-		sub.stop()
-	}
-}
-
-// stop ends the subscription; the channel is closed when it returns.
-// Both cancel and feed.close may call it.
-func (sub *subscription) stop() {
-	sub.once.Do(func() { close(sub.quit) })
-	<-sub.done
-}
-
-// add merges ev into the pending list and wakes the forwarder.
-func (sub *subscription) add(ev store.Event) {
-	sub.mu.Lock()
-	merged := false
-	for i := range sub.pending {
-		if p := &sub.pending[i]; p.Kind == ev.Kind && p.Mailbox == ev.Mailbox {
-			p.ModSeq = max(p.ModSeq, ev.ModSeq)
-			merged = true
-			break
-		}
-	}
-	if !merged {
-		sub.pending = append(sub.pending, ev)
-	}
-	sub.mu.Unlock()
-	select {
-	case sub.wake <- struct{}{}:
-	default: // already awake
-	}
-}
-
-// forward moves pending events to out until quit. An event taken from
-// pending while out is full waits here; newer events for the same
-// mailbox meanwhile coalesce in pending, so a mailbox may be reported
-// twice but its latest modseq is never lost.
-func (sub *subscription) forward() {
-	defer close(sub.done)
-	defer close(sub.out)
-	for {
-		select {
-		case <-sub.wake:
-		case <-sub.quit:
-			return
-		}
-		sub.mu.Lock()
-		batch := sub.pending
-		sub.pending = nil
-		sub.mu.Unlock()
-		for _, ev := range batch {
-			select {
-			case sub.out <- ev:
-			case <-sub.quit:
-				return
-			}
-		}
+		sub.Stop()
 	}
 }

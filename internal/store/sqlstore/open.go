@@ -15,6 +15,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"mailhouse/internal/store"
+	"mailhouse/internal/store/sqlcore"
 )
 
 // Options configure Open.
@@ -34,6 +35,8 @@ const busyTimeout = 10 * time.Second
 // Store is a store.Store on one SQLite database. It is safe for
 // concurrent use. Close it to flush and stop the committer.
 type Store struct {
+	*core // the store's logic, shared with pgstore
+
 	log *slog.Logger
 
 	wdb   *sql.DB   // one connection, used only by the committer
@@ -56,10 +59,6 @@ type Store struct {
 
 	feed  *feed
 	locks *locker
-
-	// expungedKeep is the per-mailbox expunge history bound; a field so
-	// that tests can cross it cheaply.
-	expungedKeep int
 
 	maintStop chan struct{}
 	maintDone chan struct{}
@@ -92,13 +91,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		rstmts:        make(map[string]*sql.Stmt),
 		feed:          newFeed(),
 		locks:         newLocker(),
-		expungedKeep:  expungedKeep,
 		maintStop:     make(chan struct{}),
 		maintDone:     make(chan struct{}),
 		ckptWake:      make(chan struct{}, 1),
 		ckptStop:      make(chan struct{}),
 		ckptDone:      make(chan struct{}),
 	}
+	s.core = sqlcore.New(backend{s}, dialect(), o.Logger)
 	if err := s.openDBs(ctx, abs); err != nil {
 		return nil, err
 	}

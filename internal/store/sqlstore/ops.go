@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"mailhouse/internal/store"
+	"mailhouse/internal/store/sqlcore"
 )
 
-// store.Ops: online backup and the figures metrics report. The check is
-// in ops_check.go, file-level operations (a backup copy, restore) in
-// ops_file.go.
+// store.Ops: online backup. Stats and Check are shared (sqlcore), with
+// SQLite's own checks in check.go; file-level operations (a backup copy,
+// restore) are in ops_file.go.
 
 var _ store.Ops = (*Store)(nil)
 
@@ -24,37 +25,38 @@ var _ store.Ops = (*Store)(nil)
 func (s *Store) dbPath(ctx context.Context) (string, error) {
 	var path string
 	err := s.read(ctx, func(r reader) error {
-		return r.rows("PRAGMA database_list", func(rows *sql.Rows) error {
-			var seq int
-			var name, file string
-			if err := rows.Scan(&seq, &name, &file); err != nil {
-				return err
-			}
-			if name == "main" {
-				path = file
-			}
-			return nil
-		})
+		var err error
+		path, err = dbPathOf(r)
+		return err
 	})
-	if err == nil && path == "" {
-		err = errors.New("sqlstore: the database has no file")
-	}
 	return path, err
 }
 
-// rows runs q on the read pool and calls fn for each row.
-func (r reader) rows(q string, fn func(*sql.Rows) error, args ...any) error {
-	rows, err := r.query(q, args...)
+// dbPathOf reads the main database file's path on q.
+func dbPathOf(q sqlcore.Querier) (string, error) {
+	rows, err := q.Query("PRAGMA database_list")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer rows.Close()
+	var path string
 	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
+		var seq int
+		var name, file string
+		if err := rows.Scan(&seq, &name, &file); err != nil {
+			return "", err
+		}
+		if name == "main" {
+			path = file
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if path == "" {
+		return "", errors.New("sqlstore: the database has no file")
+	}
+	return path, nil
 }
 
 // Backup implements store.Ops with SQLite's VACUUM INTO: it reads one
@@ -137,44 +139,4 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
-}
-
-// Stats implements store.Ops.
-func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
-	var st store.Stats
-	err := s.readTx(ctx, func(r reader) error {
-		err := r.rows(`SELECT a.address, coalesce(sum(mb.message_count), 0), coalesce(sum(mb.message_bytes), 0)
-			FROM accounts a LEFT JOIN mailboxes mb ON mb.account_id = a.id
-			GROUP BY a.id ORDER BY a.address`, func(rows *sql.Rows) error {
-			var a store.AccountStats
-			if err := rows.Scan(&a.Address, &a.Messages, &a.Bytes); err != nil {
-				return err
-			}
-			st.Accounts = append(st.Accounts, a)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		var oldest sql.NullInt64
-		if err := r.queryRow("SELECT count(*), coalesce(sum(size), 0), min(created) FROM queue", nil,
-			&st.QueueEntries, &st.QueueBytes, &oldest); err != nil {
-			return err
-		}
-		if oldest.Valid {
-			st.QueueOldest = fromUnixNano(oldest.Int64)
-		}
-		return nil
-	})
-	if err != nil {
-		return st, err
-	}
-	if path, err := s.dbPath(ctx); err == nil {
-		for _, p := range []string{path, path + "-wal"} {
-			if fi, err := os.Stat(p); err == nil {
-				st.StoreBytes += fi.Size()
-			}
-		}
-	}
-	return st, nil
 }

@@ -12,6 +12,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"mailhouse/internal/store"
+	"mailhouse/internal/store/sqlcore"
 )
 
 // File-level operations on a database that no Store has open: checking a
@@ -48,11 +49,11 @@ func CheckFile(ctx context.Context, path string, o store.CheckOptions) (store.Ch
 		return store.CheckReport{}, fmt.Errorf("check %s: %w", path, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	c, err := runCheck(ctx, tx, o)
+	rep, err := sqlcore.CheckQuerier(ctx, txQuerier{ctx: ctx, tx: tx}, dialect(), o)
 	if err != nil {
 		return store.CheckReport{}, fmt.Errorf("check %s: %w", path, err)
 	}
-	return c.rep, nil
+	return rep, nil
 }
 
 // Quiesce prepares the database at path, which must not be open
@@ -104,4 +105,23 @@ func wrapBusy(err error) error {
 		return fmt.Errorf("%w: %v", ErrInUse, err)
 	}
 	return err
+}
+
+// txQuerier is a sqlcore.Querier on a transaction of a database no Store
+// has open.
+type txQuerier struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (t txQuerier) Query(q string, args ...any) (sqlcore.Rows, error) {
+	rows, err := t.tx.QueryContext(t.ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (t txQuerier) QueryRow(q string, args []any, dest ...any) error {
+	return t.tx.QueryRowContext(t.ctx, q, args...).Scan(dest...)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailhouse/internal/store"
+	"mailhouse/internal/store/sqlcore"
 	"mailhouse/internal/store/storetest"
 )
 
@@ -136,7 +137,7 @@ func TestReopen(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ms, _ := loadMigrations(migrationFiles)
+	ms, _ := sqlcore.LoadMigrations(migrationFiles)
 	if versions != len(ms) {
 		t.Errorf("schema_version has %d rows, want %d", versions, len(ms))
 	}
@@ -172,8 +173,8 @@ func TestNewerSchema(t *testing.T) {
 }
 
 func TestLoadMigrationsChecksNames(t *testing.T) {
-	ms, err := loadMigrations(migrationFiles)
-	if err != nil || len(ms) == 0 || ms[0].version != 1 {
+	ms, err := sqlcore.LoadMigrations(migrationFiles)
+	if err != nil || len(ms) == 0 || ms[0].Version != 1 {
 		t.Fatalf("embedded migrations: %v, %v", ms, err)
 	}
 }
@@ -252,7 +253,7 @@ func TestPanicInWrite(t *testing.T) {
 func TestExpungeHorizon(t *testing.T) {
 	s, _, in := setup(t, filepath.Join(t.TempDir(), "mail.db"))
 	ctx := t.Context()
-	s.expungedKeep = 20
+	s.ExpungedKeep = 20
 	uids := deliverN(t, s, in.ID, 60)
 	h0 := in.HighestModSeq
 	for _, u := range uids[:30] { // one expunge (one modseq) each
@@ -283,7 +284,7 @@ func TestExpungeHorizon(t *testing.T) {
 	}
 
 	// The age limit.
-	done, err := s.pruneExpungedBefore(ctx, time.Now().Add(time.Hour))
+	done, err := sqlcore.PruneExpungedBefore(ctx, s.core, time.Now().Add(time.Hour))
 	if err != nil || !done {
 		t.Fatal(done, err)
 	}

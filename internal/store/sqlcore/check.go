@@ -1,8 +1,7 @@
-package sqlstore
+package sqlcore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -13,23 +12,19 @@ import (
 //
 // The check reads one snapshot (a read transaction), so it is exact
 // while the server delivers. Repairs run as one write through the
-// committer and recompute every value from the rows themselves inside
+// backend's writer and recompute every value from the rows themselves inside
 // that write, so a repair never writes a figure read earlier.
 
 // maxListedPerKind bounds the problems listed of one kind; the rest are
 // summed up in one more entry (repair still fixes all of them).
 const maxListedPerKind = 50
 
-// querier is what the check needs: a *sql.Tx of the live store or of a
-// file opened read-only.
-type querier interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-}
-
-// checker accumulates a report.
-type checker struct {
+// Checker runs the checks of one snapshot and accumulates their report.
+// A Dialect's own CheckSteps use its Rows, One and Problem.
+type Checker struct {
 	ctx    context.Context
-	q      querier
+	q      Querier
+	d      Dialect
 	rep    store.CheckReport
 	listed map[string]int
 	// missing holds the mailboxes with messages whose body is gone: the
@@ -37,7 +32,9 @@ type checker struct {
 	missing map[store.MailboxID]bool
 }
 
-func (c *checker) problem(p store.Problem) {
+// Problem adds p to the report, listing at most maxListedPerKind of a
+// kind.
+func (c *Checker) Problem(p store.Problem) {
 	if c.listed == nil {
 		c.listed = map[string]int{}
 	}
@@ -52,23 +49,20 @@ func (c *checker) problem(p store.Problem) {
 	}
 }
 
-// rows runs q and calls fn for each row.
-func (c *checker) rows(q string, fn func(*sql.Rows) error, args ...any) error {
-	rows, err := c.q.QueryContext(c.ctx, q, args...)
-	if err != nil {
+// Rows runs q and calls fn for each row.
+func (c *Checker) Rows(q string, fn func(Rows) error, args ...any) error {
+	if err := eachRow(c.q, q, fn, args...); err != nil {
 		return fmt.Errorf("%s: %w", firstLine(q), err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return nil
 }
 
-func (c *checker) one(q string, dest ...any) error {
-	return c.rows(q, func(r *sql.Rows) error { return r.Scan(dest...) })
+// One runs q and scans its one row into dest.
+func (c *Checker) One(q string, dest ...any) error {
+	if err := c.q.QueryRow(q, nil, dest...); err != nil {
+		return fmt.Errorf("%s: %w", firstLine(q), err)
+	}
+	return nil
 }
 
 func firstLine(q string) string {
@@ -79,112 +73,74 @@ func firstLine(q string) string {
 	return q
 }
 
-// runCheck runs every check on q.
-func runCheck(ctx context.Context, q querier, o store.CheckOptions) (*checker, error) {
-	c := &checker{ctx: ctx, q: q, missing: map[store.MailboxID]bool{}}
-	steps := []struct {
-		name  string
-		slow  bool
-		check func() error
-	}{
-		{"counts", false, c.counts},
-		{"integrity", true, c.integrity},
-		{"foreign-keys", false, c.foreignKeys},
-		{"bodies", false, c.bodies},
-		{"messages", false, c.messages},
-		{"mailboxes", false, c.mailboxes},
-		{"expunged", false, c.expunged},
+// CheckQuerier runs every check of d on q, one snapshot (a read
+// transaction of a live store, or of a file nothing writes), and returns
+// the report. It never repairs.
+func CheckQuerier(ctx context.Context, q Querier, d Dialect, o store.CheckOptions) (store.CheckReport, error) {
+	c, err := runCheck(ctx, q, d, o)
+	if err != nil {
+		return store.CheckReport{}, err
 	}
+	return c.rep, nil
+}
+
+// runCheck runs every check on q.
+func runCheck(ctx context.Context, q Querier, d Dialect, o store.CheckOptions) (*Checker, error) {
+	c := &Checker{ctx: ctx, q: q, d: d, missing: map[store.MailboxID]bool{}}
+	steps := []CheckStep{{Name: "counts", Run: (*Checker).counts}}
+	steps = append(steps, d.Checks...)
+	steps = append(steps, []CheckStep{
+		{Name: "bodies", Run: (*Checker).bodies},
+		{Name: "messages", Run: (*Checker).messages},
+		{Name: "mailboxes", Run: (*Checker).mailboxes},
+		{Name: "expunged", Run: (*Checker).expunged},
+	}...)
 	for _, s := range steps {
-		if s.slow && o.Quick {
+		if s.Slow && o.Quick {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := s.check(); err != nil {
-			return nil, fmt.Errorf("check %s: %w", s.name, err)
+		if err := s.Run(c); err != nil {
+			return nil, fmt.Errorf("check %s: %w", s.Name, err)
 		}
-		c.rep.Checked = append(c.rep.Checked, s.name)
+		c.rep.Checked = append(c.rep.Checked, s.Name)
 	}
 	return c, nil
 }
 
-func (c *checker) counts() error {
+func (c *Checker) counts() error {
 	n := &c.rep.Counts
-	return c.one(`SELECT
+	return c.One(`SELECT
 		(SELECT count(*) FROM domains), (SELECT count(*) FROM accounts), (SELECT count(*) FROM aliases),
 		(SELECT count(*) FROM mailboxes), (SELECT count(*) FROM messages),
-		(SELECT count(*) FROM bodies), (SELECT coalesce(sum(length(data)), 0) FROM bodies),
+		(SELECT count(*) FROM bodies), (SELECT CAST(coalesce(sum(length(data)), 0) AS BIGINT) FROM bodies),
 		(SELECT count(*) FROM queue), (SELECT coalesce(max(version), 0) FROM schema_version)`,
 		&n.Domains, &n.Accounts, &n.Aliases, &n.Mailboxes, &n.Messages, &n.Bodies, &n.BodyBytes,
 		&n.QueueEntries, &n.SchemaVersion)
 }
 
-// integrity is SQLite's own check of every page, index and record.
-func (c *checker) integrity() error {
-	return c.rows("PRAGMA integrity_check(100)", func(r *sql.Rows) error {
-		var msg string
-		if err := r.Scan(&msg); err != nil {
-			return err
-		}
-		if msg != "ok" {
-			c.problem(store.Problem{Kind: store.ProblemIntegrity, Where: "database", Detail: msg})
-		}
-		return nil
-	})
-}
-
-// foreignKeys reports rows pointing at missing rows, by table; a message
-// without its body is reported in detail by messages.
-func (c *checker) foreignKeys() error {
-	type pair struct{ table, parent string }
-	n := map[pair]int{}
-	var order []pair
-	err := c.rows("PRAGMA foreign_key_check", func(r *sql.Rows) error {
-		var table, parent string
-		var rowid sql.NullInt64
-		var fkid int
-		if err := r.Scan(&table, &rowid, &parent, &fkid); err != nil {
-			return err
-		}
-		p := pair{table, parent}
-		if p == (pair{"messages", "bodies"}) {
-			return nil
-		}
-		if n[p] == 0 {
-			order = append(order, p)
-		}
-		n[p]++
-		return nil
-	})
-	for _, p := range order {
-		c.problem(store.Problem{Kind: store.ProblemForeignKey, Where: "table " + p.table,
-			Detail: fmt.Sprintf("%d rows refer to missing rows of %s", n[p], p.parent)})
-	}
-	return err
-}
-
-func (c *checker) bodies() error {
-	err := c.rows("SELECT id, size, length(data) FROM bodies WHERE size != length(data) ORDER BY id", func(r *sql.Rows) error {
+func (c *Checker) bodies() error {
+	err := c.Rows("SELECT id, size, length(data) FROM bodies WHERE size != length(data) ORDER BY id", func(r Rows) error {
 		var id, size, actual int64
 		if err := r.Scan(&id, &size, &actual); err != nil {
 			return err
 		}
-		c.problem(store.Problem{Kind: store.ProblemBodySize, Where: fmt.Sprintf("body %d", id),
+		c.Problem(store.Problem{Kind: store.ProblemBodySize, Where: fmt.Sprintf("body %d", id),
 			Detail: fmt.Sprintf("recorded size %d, holds %d bytes", size, actual), Repairable: true})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return c.rows(`SELECT id, length(data) FROM bodies b
-		WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.body_id = b.id) ORDER BY id`, func(r *sql.Rows) error {
+	return c.Rows(`SELECT id, length(data) FROM bodies b
+		WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.body_id = b.id) ORDER BY id`, func(r Rows) error {
 		var id, size int64
 		if err := r.Scan(&id, &size); err != nil {
 			return err
 		}
-		c.problem(store.Problem{Kind: store.ProblemOrphanBody, Where: fmt.Sprintf("body %d", id),
+		c.Problem(store.Problem{Kind: store.ProblemOrphanBody, Where: fmt.Sprintf("body %d", id),
 			Detail: fmt.Sprintf("%d bytes used by no message", size), Repairable: true})
 		return nil
 	})
@@ -193,9 +149,9 @@ func (c *checker) bodies() error {
 // where names a message for a report.
 const messageWhere = `SELECT a.address || '/' || mb.name FROM mailboxes mb JOIN accounts a ON a.id = mb.account_id WHERE mb.id = m.mailbox_id`
 
-func (c *checker) messages() error {
-	err := c.rows(`SELECT m.mailbox_id, m.uid, m.body_id, coalesce((`+messageWhere+`), '?') FROM messages m
-		WHERE NOT EXISTS (SELECT 1 FROM bodies b WHERE b.id = m.body_id) ORDER BY m.mailbox_id, m.uid`, func(r *sql.Rows) error {
+func (c *Checker) messages() error {
+	err := c.Rows(`SELECT m.mailbox_id, m.uid, m.body_id, coalesce((`+messageWhere+`), '?') FROM messages m
+		WHERE NOT EXISTS (SELECT 1 FROM bodies b WHERE b.id = m.body_id) ORDER BY m.mailbox_id, m.uid`, func(r Rows) error {
 		var mb store.MailboxID
 		var uid UID
 		var body int64
@@ -204,16 +160,16 @@ func (c *checker) messages() error {
 			return err
 		}
 		c.missing[mb] = true
-		c.problem(store.Problem{Kind: store.ProblemBodyMissing, Where: fmt.Sprintf("message %s UID %d", name, uid),
+		c.Problem(store.Problem{Kind: store.ProblemBodyMissing, Where: fmt.Sprintf("message %s UID %d", name, uid),
 			Detail: fmt.Sprintf("body %d is missing; repair expunges the message", body), Repairable: true})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return c.rows(`SELECT m.mailbox_id, m.uid, m.size, length(m.prefix) + length(b.data), coalesce((`+messageWhere+`), '?')
+	return c.Rows(`SELECT m.mailbox_id, m.uid, m.size, length(m.prefix) + length(b.data), coalesce((`+messageWhere+`), '?')
 		FROM messages m JOIN bodies b ON b.id = m.body_id
-		WHERE m.size != length(m.prefix) + length(b.data) ORDER BY m.mailbox_id, m.uid`, func(r *sql.Rows) error {
+		WHERE m.size != length(m.prefix) + length(b.data) ORDER BY m.mailbox_id, m.uid`, func(r Rows) error {
 		var mb store.MailboxID
 		var uid UID
 		var size, actual int64
@@ -221,7 +177,7 @@ func (c *checker) messages() error {
 		if err := r.Scan(&mb, &uid, &size, &actual, &name); err != nil {
 			return err
 		}
-		c.problem(store.Problem{Kind: store.ProblemMessageSize, Where: fmt.Sprintf("message %s UID %d", name, uid),
+		c.Problem(store.Problem{Kind: store.ProblemMessageSize, Where: fmt.Sprintf("message %s UID %d", name, uid),
 			Detail: fmt.Sprintf("recorded size %d, is %d bytes", size, actual), Repairable: true})
 		return nil
 	})
@@ -231,13 +187,13 @@ func (c *checker) messages() error {
 // with its messages (RFC 9051 §2.3.1.1: UIDs only grow, so UIDNEXT must
 // be above every UID; RFC 7162 §3.1.1: HIGHESTMODSEQ is at least every
 // message's modseq).
-func (c *checker) mailboxes() error {
-	return c.rows(`SELECT mb.id, a.address || '/' || mb.name, mb.message_count, mb.message_bytes, mb.unseen_count,
-			count(m.uid), coalesce(sum(m.size), 0), coalesce(sum(instr(' ' || m.flags || ' ', ' \Seen ') = 0), 0),
+func (c *Checker) mailboxes() error {
+	return c.Rows(`SELECT mb.id, a.address || '/' || mb.name, mb.message_count, mb.message_bytes, mb.unseen_count,
+			count(m.uid), CAST(coalesce(sum(m.size), 0) AS BIGINT), `+c.unseen("m.flags")+`,
 			mb.uidnext, coalesce(max(m.uid), 0), mb.highestmodseq, coalesce(max(m.modseq), 0)
 		FROM mailboxes mb JOIN accounts a ON a.id = mb.account_id
 		LEFT JOIN messages m ON m.mailbox_id = mb.id
-		GROUP BY mb.id ORDER BY mb.id`, func(r *sql.Rows) error {
+		GROUP BY mb.id, a.address ORDER BY mb.id`, func(r Rows) error {
 		var id int64
 		var name string
 		var count, bytes, unseen, realCount, realBytes, realUnseen, uidnext, maxUID, hms, maxMS int64
@@ -247,16 +203,16 @@ func (c *checker) mailboxes() error {
 		}
 		where := fmt.Sprintf("mailbox %d (%s)", id, name)
 		if count != realCount || bytes != realBytes || unseen != realUnseen {
-			c.problem(store.Problem{Kind: store.ProblemCounters, Where: where, Repairable: true,
+			c.Problem(store.Problem{Kind: store.ProblemCounters, Where: where, Repairable: true,
 				Detail: fmt.Sprintf("counted %d messages, %d bytes, %d unseen; holds %d, %d, %d",
 					count, bytes, unseen, realCount, realBytes, realUnseen)})
 		}
 		if uidnext <= maxUID {
-			c.problem(store.Problem{Kind: store.ProblemUIDNext, Where: where, Repairable: true,
+			c.Problem(store.Problem{Kind: store.ProblemUIDNext, Where: where, Repairable: true,
 				Detail: fmt.Sprintf("UIDNEXT %d but a message has UID %d", uidnext, maxUID)})
 		}
 		if hms < maxMS {
-			c.problem(store.Problem{Kind: store.ProblemModSeq, Where: where, Repairable: true,
+			c.Problem(store.Problem{Kind: store.ProblemModSeq, Where: where, Repairable: true,
 				Detail: fmt.Sprintf("HIGHESTMODSEQ %d but a message has modseq %d", hms, maxMS)})
 		}
 		return nil
@@ -266,12 +222,12 @@ func (c *checker) mailboxes() error {
 // expunged checks the expunge history against its mailbox: its counter,
 // and that neither UIDNEXT nor HIGHESTMODSEQ went below a recorded
 // expunge (a UID must never be reused).
-func (c *checker) expunged() error {
-	return c.rows(`SELECT mb.id, a.address || '/' || mb.name, mb.expunged_count, mb.uidnext, mb.highestmodseq,
+func (c *Checker) expunged() error {
+	return c.Rows(`SELECT mb.id, a.address || '/' || mb.name, mb.expunged_count, mb.uidnext, mb.highestmodseq,
 			count(e.uid), coalesce(max(e.uid), 0), coalesce(max(e.modseq), 0)
 		FROM mailboxes mb JOIN accounts a ON a.id = mb.account_id
 		LEFT JOIN expunged e ON e.mailbox_id = mb.id
-		GROUP BY mb.id ORDER BY mb.id`, func(r *sql.Rows) error {
+		GROUP BY mb.id, a.address ORDER BY mb.id`, func(r Rows) error {
 		var id int64
 		var name string
 		var count, uidnext, hms, realCount, maxUID, maxMS int64
@@ -280,15 +236,15 @@ func (c *checker) expunged() error {
 		}
 		where := fmt.Sprintf("mailbox %d (%s)", id, name)
 		if count != realCount {
-			c.problem(store.Problem{Kind: store.ProblemExpungedList, Where: where, Repairable: true,
+			c.Problem(store.Problem{Kind: store.ProblemExpungedList, Where: where, Repairable: true,
 				Detail: fmt.Sprintf("counted %d expunge records, holds %d", count, realCount)})
 		}
 		if uidnext <= maxUID {
-			c.problem(store.Problem{Kind: store.ProblemUIDNext, Where: where, Repairable: true,
+			c.Problem(store.Problem{Kind: store.ProblemUIDNext, Where: where, Repairable: true,
 				Detail: fmt.Sprintf("UIDNEXT %d but UID %d was expunged", uidnext, maxUID)})
 		}
 		if hms < maxMS {
-			c.problem(store.Problem{Kind: store.ProblemModSeq, Where: where, Repairable: true,
+			c.Problem(store.Problem{Kind: store.ProblemModSeq, Where: where, Repairable: true,
 				Detail: fmt.Sprintf("HIGHESTMODSEQ %d but an expunge has modseq %d", hms, maxMS)})
 		}
 		return nil
@@ -296,7 +252,7 @@ func (c *checker) expunged() error {
 }
 
 // Check implements store.Ops.
-func (s *Store) Check(ctx context.Context, o store.CheckOptions) (store.CheckReport, error) {
+func (s *Core) Check(ctx context.Context, o store.CheckOptions) (store.CheckReport, error) {
 	c, err := s.checkSnapshot(ctx, o)
 	if err != nil || !o.Repair {
 		return c.report(), err
@@ -311,7 +267,7 @@ func (s *Store) Check(ctx context.Context, o store.CheckOptions) (store.CheckRep
 	if err := s.write(ctx, func(w *wtx) error { return w.repair(c.missing) }); err != nil {
 		return c.rep, fmt.Errorf("repair: %w", err)
 	}
-	s.log.Warn("sqlstore: check repaired the store", "problems", len(c.rep.Problems))
+	s.log.Warn(s.d.Name+": check repaired the store", "problems", len(c.rep.Problems))
 	after, err := s.checkSnapshot(ctx, store.CheckOptions{Quick: true})
 	if err != nil {
 		return c.rep, fmt.Errorf("check after repair: %w", err)
@@ -328,7 +284,7 @@ func (s *Store) Check(ctx context.Context, o store.CheckOptions) (store.CheckRep
 	return c.rep, nil
 }
 
-func (c *checker) report() store.CheckReport {
+func (c *Checker) report() store.CheckReport {
 	if c == nil {
 		return store.CheckReport{}
 	}
@@ -336,19 +292,23 @@ func (c *checker) report() store.CheckReport {
 }
 
 // checkSnapshot runs the check on one read transaction of the live store.
-func (s *Store) checkSnapshot(ctx context.Context, o store.CheckOptions) (*checker, error) {
-	var c *checker
-	err := s.read(ctx, func(reader) error {
-		tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-		if err != nil {
-			return fmt.Errorf("sqlstore: begin read: %w", err)
-		}
-		defer func() { _ = tx.Rollback() }()
-		c, err = runCheck(ctx, tx, o)
+func (s *Core) checkSnapshot(ctx context.Context, o store.CheckOptions) (*Checker, error) {
+	var c *Checker
+	err := s.b.ReadTx(ctx, func(q Querier) error {
+		var err error
+		c, err = runCheck(ctx, q, s.d, o)
 		return err
 	})
 	return c, err
 }
+
+// unseen is the SQL counting the messages without \Seen among the rows
+// whose flags column is col (0 when there are none).
+func unseen(d Dialect, col string) string {
+	return `CAST(coalesce(sum(CASE WHEN ` + d.Instr + `(' ' || ` + col + ` || ' ', ' \Seen ') = 0 THEN 1 ELSE 0 END), 0) AS BIGINT)`
+}
+
+func (c *Checker) unseen(col string) string { return unseen(c.d, col) }
 
 // repair fixes every repairable problem, recomputing from the rows. The
 // order matters: sizes before the counters that sum them.
@@ -378,6 +338,7 @@ func (w *wtx) repair(missing map[store.MailboxID]bool) error {
 			}
 		}
 	}
+	d := w.s.d
 	stmts := []string{
 		`UPDATE bodies SET size = length(data) WHERE size != length(data)`,
 		`DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.body_id = bodies.id)`,
@@ -385,13 +346,13 @@ func (w *wtx) repair(missing map[store.MailboxID]bool) error {
 			WHERE size != length(prefix) + (SELECT length(data) FROM bodies b WHERE b.id = messages.body_id)`,
 		`UPDATE mailboxes SET
 			message_count = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id),
-			message_bytes = (SELECT coalesce(sum(size), 0) FROM messages m WHERE m.mailbox_id = mailboxes.id),
-			unseen_count  = (SELECT coalesce(sum(instr(' ' || flags || ' ', ' \Seen ') = 0), 0) FROM messages m WHERE m.mailbox_id = mailboxes.id),
+			message_bytes = (SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM messages m WHERE m.mailbox_id = mailboxes.id),
+			unseen_count  = (SELECT ` + unseen(d, "flags") + ` FROM messages m WHERE m.mailbox_id = mailboxes.id),
 			expunged_count = (SELECT count(*) FROM expunged e WHERE e.mailbox_id = mailboxes.id)`,
-		`UPDATE mailboxes SET uidnext = max(uidnext,
+		`UPDATE mailboxes SET uidnext = ` + d.Greatest + `(uidnext,
 			(SELECT coalesce(max(uid), 0) + 1 FROM messages m WHERE m.mailbox_id = mailboxes.id),
 			(SELECT coalesce(max(uid), 0) + 1 FROM expunged e WHERE e.mailbox_id = mailboxes.id))`,
-		`UPDATE mailboxes SET highestmodseq = max(highestmodseq,
+		`UPDATE mailboxes SET highestmodseq = ` + d.Greatest + `(highestmodseq,
 			(SELECT coalesce(max(modseq), 0) FROM messages m WHERE m.mailbox_id = mailboxes.id),
 			(SELECT coalesce(max(modseq), 0) FROM expunged e WHERE e.mailbox_id = mailboxes.id))`,
 	}

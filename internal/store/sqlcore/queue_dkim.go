@@ -1,10 +1,10 @@
-package pgstore
+package sqlcore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"time"
 
 	"mailhouse/internal/store"
@@ -12,10 +12,10 @@ import (
 
 // store.DKIMKeys (migration 0003).
 
-var _ store.DKIMKeys = (*Store)(nil)
+var _ store.DKIMKeys = (*Core)(nil)
 
 // AddDKIMKey implements store.DKIMKeys.
-func (s *Store) AddDKIMKey(ctx context.Context, k store.DKIMKey) error {
+func (s *Core) AddDKIMKey(ctx context.Context, k store.DKIMKey) error {
 	if err := checkSelector(k.Selector); err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func (s *Store) AddDKIMKey(ctx context.Context, k store.DKIMKey) error {
 	return s.write(ctx, func(w *wtx) error {
 		var id int64
 		err := w.queryRow("SELECT id FROM domains WHERE name = ?", []any{k.Domain}, &id)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("domain %s: %w", k.Domain, store.ErrNotFound)
 		}
 		if err != nil {
@@ -44,7 +44,7 @@ func (s *Store) AddDKIMKey(ctx context.Context, k store.DKIMKey) error {
 }
 
 // ListDKIMKeys implements store.DKIMKeys.
-func (s *Store) ListDKIMKeys(ctx context.Context, domain string) ([]store.DKIMKey, error) {
+func (s *Core) ListDKIMKeys(ctx context.Context, domain string) ([]store.DKIMKey, error) {
 	var ks []store.DKIMKey
 	err := s.read(ctx, func(r reader) error {
 		rows, err := r.query(`SELECT d.name, k.selector, k.algorithm, k.private_key, k.created
@@ -69,7 +69,7 @@ func (s *Store) ListDKIMKeys(ctx context.Context, domain string) ([]store.DKIMKe
 }
 
 // DeleteDKIMKey implements store.DKIMKeys.
-func (s *Store) DeleteDKIMKey(ctx context.Context, domain, selector string) error {
+func (s *Core) DeleteDKIMKey(ctx context.Context, domain, selector string) error {
 	return s.write(ctx, func(w *wtx) error {
 		n, err := w.execN(`DELETE FROM dkim_keys WHERE selector = ?
 			AND domain_id = (SELECT id FROM domains WHERE name = ?)`, selector, domain)

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlcore
 
 import (
 	"context"
@@ -13,23 +13,23 @@ import (
 
 // store.Admin: account flags, audit log, API tokens (migration 0002).
 
-var _ store.Admin = (*Store)(nil)
+var _ store.Admin = (*Core)(nil)
 
 // maxAuditPage bounds one ListAudit page.
 const maxAuditPage = 1000
 
 // SetAdmin implements store.Admin.
-func (s *Store) SetAdmin(ctx context.Context, address string, admin bool) error {
+func (s *Core) SetAdmin(ctx context.Context, address string, admin bool) error {
 	return s.setFlag(ctx, address, "admin", admin)
 }
 
 // SetDisabled implements store.Admin.
-func (s *Store) SetDisabled(ctx context.Context, address string, disabled bool) error {
+func (s *Core) SetDisabled(ctx context.Context, address string, disabled bool) error {
 	return s.setFlag(ctx, address, "disabled", disabled)
 }
 
 // setFlag sets one flag column; column is a constant of this file.
-func (s *Store) setFlag(ctx context.Context, address, column string, v bool) error {
+func (s *Core) setFlag(ctx context.Context, address, column string, v bool) error {
 	return s.write(ctx, func(w *wtx) error {
 		var id store.AccountID
 		err := w.queryRow("SELECT id FROM accounts WHERE address = ?", []any{address}, &id)
@@ -46,23 +46,23 @@ func (s *Store) setFlag(ctx context.Context, address, column string, v bool) err
 }
 
 // AccountFlags implements store.Admin.
-func (s *Store) AccountFlags(ctx context.Context, address string) (store.AccountFlags, error) {
+func (s *Core) AccountFlags(ctx context.Context, address string) (store.AccountFlags, error) {
 	var f store.AccountFlags
 	err := s.read(ctx, func(r reader) error {
-		var admin, disabled sql.NullBool
+		var admin, disabled *bool
 		err := r.queryRow(`SELECT f.admin, f.disabled FROM accounts a
 			LEFT JOIN account_flags f ON f.account_id = a.id WHERE a.address = ?`, []any{address}, &admin, &disabled)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("account %s: %w", address, store.ErrNotFound)
 		}
-		f = store.AccountFlags{Admin: admin.Bool, Disabled: disabled.Bool}
+		f = store.AccountFlags{Admin: admin != nil && *admin, Disabled: disabled != nil && *disabled}
 		return err
 	})
 	return f, err
 }
 
 // ListAccountFlags implements store.Admin.
-func (s *Store) ListAccountFlags(ctx context.Context) (map[store.AccountID]store.AccountFlags, error) {
+func (s *Core) ListAccountFlags(ctx context.Context) (map[store.AccountID]store.AccountFlags, error) {
 	m := map[store.AccountID]store.AccountFlags{}
 	err := s.read(ctx, func(r reader) error {
 		rows, err := r.query("SELECT account_id, admin, disabled FROM account_flags WHERE admin OR disabled")
@@ -84,7 +84,7 @@ func (s *Store) ListAccountFlags(ctx context.Context) (map[store.AccountID]store
 }
 
 // AddAudit implements store.Admin.
-func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) error {
+func (s *Core) AddAudit(ctx context.Context, e store.AuditEntry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -99,7 +99,7 @@ func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) error {
 }
 
 // ListAudit implements store.Admin.
-func (s *Store) ListAudit(ctx context.Context, before int64, limit int) ([]store.AuditEntry, error) {
+func (s *Core) ListAudit(ctx context.Context, before int64, limit int) ([]store.AuditEntry, error) {
 	if limit <= 0 || limit > maxAuditPage {
 		limit = maxAuditPage
 	}
@@ -129,18 +129,15 @@ func (s *Store) ListAudit(ctx context.Context, before int64, limit int) ([]store
 }
 
 // AddToken implements store.Admin.
-func (s *Store) AddToken(ctx context.Context, t store.APIToken) (store.APIToken, error) {
+func (s *Core) AddToken(ctx context.Context, t store.APIToken) (store.APIToken, error) {
 	if len(t.Hash) == 0 || strings.TrimSpace(t.Name) == "" {
 		return store.APIToken{}, fmt.Errorf("token without name or hash: %w", store.ErrNotAllowed)
 	}
 	t.Created = fromUnixNano(time.Now().UnixNano())
 	err := s.write(ctx, func(w *wtx) error {
-		r, err := w.exec("INSERT INTO api_tokens (name, hash, created, created_by) VALUES (?, ?, ?, ?)",
+		var err error
+		t.ID, err = w.insert("INSERT INTO api_tokens (name, hash, created, created_by) VALUES (?, ?, ?, ?)",
 			t.Name, t.Hash, unixNano(t.Created), t.CreatedBy)
-		if err != nil {
-			return err
-		}
-		t.ID, err = r.LastInsertId()
 		return err
 	})
 	if err != nil {
@@ -160,49 +157,30 @@ func scanToken(sc scanner) (store.APIToken, error) {
 }
 
 // GetToken implements store.Admin.
-func (s *Store) GetToken(ctx context.Context, id int64) (store.APIToken, error) {
+func (s *Core) GetToken(ctx context.Context, id int64) (store.APIToken, error) {
 	var t store.APIToken
 	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(tokenColumns+"WHERE id = ?", id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("token %d: %w", id, store.ErrNotFound)
-		}
-		t, err = scanToken(rows)
+		var err error
+		t, err = first(r, func() error { return fmt.Errorf("token %d: %w", id, store.ErrNotFound) },
+			scanToken, tokenColumns+"WHERE id = ?", id)
 		return err
 	})
 	return t, err
 }
 
 // ListTokens implements store.Admin.
-func (s *Store) ListTokens(ctx context.Context) ([]store.APIToken, error) {
+func (s *Core) ListTokens(ctx context.Context) ([]store.APIToken, error) {
 	var ts []store.APIToken
 	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(tokenColumns + "ORDER BY id")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				return err
-			}
-			ts = append(ts, t)
-		}
-		return rows.Err()
+		var err error
+		ts, err = all(r, scanToken, tokenColumns+"ORDER BY id")
+		return err
 	})
 	return ts, err
 }
 
 // DeleteToken implements store.Admin.
-func (s *Store) DeleteToken(ctx context.Context, id int64) error {
+func (s *Core) DeleteToken(ctx context.Context, id int64) error {
 	return s.write(ctx, func(w *wtx) error {
 		n, err := w.execN("DELETE FROM api_tokens WHERE id = ?", id)
 		if err != nil {

@@ -1,11 +1,11 @@
-package pgstore
+package sqlcore
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"slices"
 
 	"mailhouse/internal/store"
@@ -13,7 +13,7 @@ import (
 
 // store.Sync: what IMAP needs to serve large mailboxes cheaply.
 
-var _ store.Sync = (*Store)(nil)
+var _ store.Sync = (*Core)(nil)
 
 // flagSet is what MailboxView learns from one distinct stored flags
 // value; a mailbox has few of them, so each is parsed once.
@@ -42,24 +42,15 @@ func parseFlagSet(stored []byte) flagSet {
 
 // MailboxView implements store.Sync in one read transaction: the
 // mailbox row, then one pass over its messages' UIDs and flags.
-func (s *Store) MailboxView(ctx context.Context, mailbox store.MailboxID) (store.MailboxView, error) {
+func (s *Core) MailboxView(ctx context.Context, mailbox store.MailboxID) (store.MailboxView, error) {
 	var v store.MailboxView
 	err := s.readTx(ctx, func(r reader) error {
-		rows, err := r.query(mailboxColumns+"WHERE id = ?", mailbox)
+		var err error
+		v.Mailbox, err = first(r, func() error { return fmt.Errorf("mailbox #%d: %w", mailbox, store.ErrNotFound) },
+			scanMailbox, mailboxColumns+"WHERE id = ?", mailbox)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("mailbox #%d: %w", mailbox, store.ErrNotFound)
-		}
-		if v.Mailbox, err = scanMailbox(rows); err != nil {
-			return err
-		}
-		rows.Close()
 
 		var count int
 		if err := r.queryRow("SELECT message_count FROM mailboxes WHERE id = ?", []any{mailbox}, &count); err != nil {
@@ -68,7 +59,7 @@ func (s *Store) MailboxView(ctx context.Context, mailbox store.MailboxID) (store
 		v.UIDs = make([]store.UID, 0, count)
 		sets := map[string]flagSet{}
 		keywords := map[string]bool{}
-		rows, err = r.query("SELECT uid, flags FROM messages WHERE mailbox_id = ? ORDER BY uid", mailbox)
+		rows, err := r.query("SELECT uid, flags FROM messages WHERE mailbox_id = ? ORDER BY uid", mailbox)
 		if err != nil {
 			return err
 		}
@@ -112,7 +103,7 @@ func (s *Store) MailboxView(ctx context.Context, mailbox store.MailboxID) (store
 }
 
 // ListMessagesRange implements store.Sync.
-func (s *Store) ListMessagesRange(ctx context.Context, mailbox store.MailboxID, lo, hi store.UID) ([]store.MessageMeta, error) {
+func (s *Core) ListMessagesRange(ctx context.Context, mailbox store.MailboxID, lo, hi store.UID) ([]store.MessageMeta, error) {
 	var ms []store.MessageMeta
 	err := s.readTx(ctx, func(r reader) error {
 		if err := r.mailboxExists(mailbox); err != nil {
@@ -127,14 +118,14 @@ func (s *Store) ListMessagesRange(ctx context.Context, mailbox store.MailboxID, 
 
 // DeletedUIDs implements store.Sync. The stored flags are sorted and
 // space-separated, so a flag is a space-delimited word.
-func (s *Store) DeletedUIDs(ctx context.Context, mailbox store.MailboxID) ([]store.UID, error) {
+func (s *Core) DeletedUIDs(ctx context.Context, mailbox store.MailboxID) ([]store.UID, error) {
 	var uids []store.UID
 	err := s.readTx(ctx, func(r reader) error {
 		if err := r.mailboxExists(mailbox); err != nil {
 			return err
 		}
 		rows, err := r.query(`SELECT uid FROM messages WHERE mailbox_id = ?
-			AND strpos(' ' || flags || ' ', ' \Deleted ') > 0 ORDER BY uid`, mailbox)
+			AND `+s.d.Instr+`(' ' || flags || ' ', ' \Deleted ') > 0 ORDER BY uid`, mailbox)
 		if err != nil {
 			return err
 		}
@@ -152,33 +143,34 @@ func (s *Store) DeletedUIDs(ctx context.Context, mailbox store.MailboxID) ([]sto
 }
 
 // Quota implements store.Sync.
-func (s *Store) Quota(ctx context.Context, account store.AccountID) (store.Quota, error) {
+func (s *Core) Quota(ctx context.Context, account store.AccountID) (store.Quota, error) {
 	var q store.Quota
-	err := s.readTx(ctx, func(r reader) error {
-		err := r.queryRow(`SELECT a.quota_bytes, coalesce(q.max_messages, 0)
-			FROM accounts a LEFT JOIN account_quotas q ON q.account_id = a.id WHERE a.id = ?`,
-			[]any{account}, &q.LimitBytes, &q.LimitMessages)
-		if errors.Is(err, pgx.ErrNoRows) {
+	// One statement is one snapshot: no read transaction needed (on
+	// PostgreSQL that would be a BEGIN and a ROLLBACK more per delivery).
+	err := s.read(ctx, func(r reader) error {
+		err := r.queryRow(`SELECT a.quota_bytes, coalesce(q.max_messages, 0),
+				CAST(coalesce(sum(m.message_bytes), 0) AS BIGINT), CAST(coalesce(sum(m.message_count), 0) AS BIGINT)
+			FROM accounts a LEFT JOIN account_quotas q ON q.account_id = a.id
+			LEFT JOIN mailboxes m ON m.account_id = a.id
+			WHERE a.id = ? GROUP BY a.id, a.quota_bytes, q.max_messages`,
+			[]any{account}, &q.LimitBytes, &q.LimitMessages, &q.Usage.Bytes, &q.Usage.Messages)
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("account #%d: %w", account, store.ErrNotFound)
 		}
-		if err != nil {
-			return err
-		}
-		return r.queryRow(`SELECT coalesce(sum(message_bytes), 0), coalesce(sum(message_count), 0)
-			FROM mailboxes WHERE account_id = ?`, []any{account}, &q.Usage.Bytes, &q.Usage.Messages)
+		return err
 	})
 	return q, err
 }
 
 // SetMessageQuota implements store.Sync.
-func (s *Store) SetMessageQuota(ctx context.Context, address string, messages int64) error {
+func (s *Core) SetMessageQuota(ctx context.Context, address string, messages int64) error {
 	if messages < 0 {
 		return fmt.Errorf("account %s: negative message quota: %w", address, store.ErrNotAllowed)
 	}
 	return s.write(ctx, func(w *wtx) error {
 		var id store.AccountID
 		err := w.queryRow("SELECT id FROM accounts WHERE address = ?", []any{address}, &id)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("account %s: %w", address, store.ErrNotFound)
 		}
 		if err != nil {

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlcore
 
 import (
 	"context"
@@ -32,7 +32,9 @@ type mailboxRow struct {
 // mailbox reads a mailbox inside a write.
 func (w *wtx) mailbox(id store.MailboxID) (mailboxRow, error) {
 	m := mailboxRow{id: id}
-	err := w.queryRow("SELECT account_id, name, uidnext, highestmodseq FROM mailboxes WHERE id = ?", []any{id},
+	// ForUpdate: the UIDs and modseq a write takes from this row stay its
+	// own until it commits, whichever connection the other writers use.
+	err := w.queryRow("SELECT account_id, name, uidnext, highestmodseq FROM mailboxes WHERE id = ?"+w.s.d.ForUpdate, []any{id},
 		&m.account, &m.name, &m.uidnext, &m.highestModSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("mailbox #%d: %w", id, store.ErrNotFound)
@@ -43,7 +45,7 @@ func (w *wtx) mailbox(id store.MailboxID) (mailboxRow, error) {
 // mailboxByName reads a mailbox inside a write; name is normalised.
 func (w *wtx) mailboxByName(account store.AccountID, name string) (mailboxRow, error) {
 	m := mailboxRow{account: account, name: name}
-	err := w.queryRow("SELECT id, uidnext, highestmodseq FROM mailboxes WHERE account_id = ? AND name = ?",
+	err := w.queryRow("SELECT id, uidnext, highestmodseq FROM mailboxes WHERE account_id = ? AND name = ?"+w.s.d.ForUpdate,
 		[]any{account, name}, &m.id, &m.uidnext, &m.highestModSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("mailbox %s: %w", name, store.ErrNotFound)
@@ -58,7 +60,7 @@ func (w *wtx) mailboxByName(account store.AccountID, name string) (mailboxRow, e
 // (RFC 9051 §2.3.1.1).
 func (w *wtx) newUIDValidity(account store.AccountID) (uint32, error) {
 	var v int64
-	err := w.queryRow(`UPDATE accounts SET uidvalidity_last = max(uidvalidity_last + 1, ?)
+	err := w.queryRow(`UPDATE accounts SET uidvalidity_last = `+w.s.d.Greatest+`(uidvalidity_last + 1, ?)
 		WHERE id = ? RETURNING uidvalidity_last`, []any{time.Now().Unix(), account}, &v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("account #%d: %w", account, store.ErrNotFound)
@@ -84,37 +86,29 @@ func (w *wtx) createMailbox(account store.AccountID, name, specialUse string, su
 		return store.Mailbox{}, err
 	}
 	m := store.Mailbox{Account: account, Name: name, SpecialUse: specialUse, UIDValidity: uv, UIDNext: 1, HighestModSeq: 1, Subscribed: subscribed}
-	r, err := w.exec(`INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed)
+	id, err := w.insert(`INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, account, name, specialUse, uv, m.UIDNext, m.HighestModSeq, subscribed)
+	if w.s.d.isUnique(err) {
+		return store.Mailbox{}, fmt.Errorf("mailbox %s: %w", name, store.ErrExists)
+	}
 	if err != nil {
 		return store.Mailbox{}, fmt.Errorf("mailbox %s: %w", name, err)
 	}
-	id, err := r.LastInsertId()
 	m.ID = store.MailboxID(id)
 	w.event(store.Event{Kind: store.EventMailboxes, Account: account})
-	return m, err
+	return m, nil
 }
 
 // ListMailboxes implements store.Mailboxes; ordered by name (byte order).
-func (s *Store) ListMailboxes(ctx context.Context, account store.AccountID) ([]store.Mailbox, error) {
+func (s *Core) ListMailboxes(ctx context.Context, account store.AccountID) ([]store.Mailbox, error) {
 	var ms []store.Mailbox
 	err := s.readTx(ctx, func(r reader) error {
 		if err := r.accountExists(account); err != nil {
 			return err
 		}
-		rows, err := r.query(mailboxColumns+"WHERE account_id = ? ORDER BY name", account)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMailbox(rows)
-			if err != nil {
-				return err
-			}
-			ms = append(ms, m)
-		}
-		return rows.Err()
+		var err error
+		ms, err = all(r, scanMailbox, mailboxColumns+"WHERE account_id = ? ORDER BY name", account)
+		return err
 	})
 	return ms, err
 }
@@ -130,28 +124,19 @@ func (r reader) accountExists(id store.AccountID) error {
 	return nil
 }
 
-func (s *Store) getMailbox(ctx context.Context, what, where string, args ...any) (store.Mailbox, error) {
+func (s *Core) getMailbox(ctx context.Context, what, where string, args ...any) (store.Mailbox, error) {
 	var m store.Mailbox
 	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(mailboxColumns+"WHERE "+where, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("mailbox %s: %w", what, store.ErrNotFound)
-		}
-		m, err = scanMailbox(rows)
+		var err error
+		m, err = first(r, func() error { return fmt.Errorf("mailbox %s: %w", what, store.ErrNotFound) },
+			scanMailbox, mailboxColumns+"WHERE "+where, args...)
 		return err
 	})
 	return m, err
 }
 
 // GetMailbox implements store.Mailboxes.
-func (s *Store) GetMailbox(ctx context.Context, account store.AccountID, name string) (store.Mailbox, error) {
+func (s *Core) GetMailbox(ctx context.Context, account store.AccountID, name string) (store.Mailbox, error) {
 	n, err := lookupMailboxName(name)
 	if err != nil {
 		return store.Mailbox{}, err
@@ -160,13 +145,13 @@ func (s *Store) GetMailbox(ctx context.Context, account store.AccountID, name st
 }
 
 // GetMailboxByID implements store.Mailboxes.
-func (s *Store) GetMailboxByID(ctx context.Context, id store.MailboxID) (store.Mailbox, error) {
+func (s *Core) GetMailboxByID(ctx context.Context, id store.MailboxID) (store.Mailbox, error) {
 	return s.getMailbox(ctx, fmt.Sprintf("#%d", id), "id = ?", id)
 }
 
 // CreateMailbox implements store.Mailboxes. The new mailbox is not
 // subscribed (RFC 9051 §6.3.4 leaves that to the client).
-func (s *Store) CreateMailbox(ctx context.Context, account store.AccountID, name string, specialUse string) (store.Mailbox, error) {
+func (s *Core) CreateMailbox(ctx context.Context, account store.AccountID, name string, specialUse string) (store.Mailbox, error) {
 	n, err := normMailboxName(name)
 	if err != nil {
 		return store.Mailbox{}, err
@@ -185,7 +170,7 @@ func (s *Store) CreateMailbox(ctx context.Context, account store.AccountID, name
 
 // DeleteMailbox implements store.Mailboxes. Mailboxes below it stay
 // (RFC 9051 §6.3.5: deleting a parent does not delete its children).
-func (s *Store) DeleteMailbox(ctx context.Context, account store.AccountID, name string) error {
+func (s *Core) DeleteMailbox(ctx context.Context, account store.AccountID, name string) error {
 	n, err := lookupMailboxName(name)
 	if err != nil {
 		return err
@@ -210,7 +195,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, account store.AccountID, name
 
 // RenameMailbox implements store.Mailboxes. A renamed mailbox keeps its
 // UIDVALIDITY and UIDs: its messages are the same (RFC 9051 §6.3.6).
-func (s *Store) RenameMailbox(ctx context.Context, account store.AccountID, oldName, newName string) error {
+func (s *Core) RenameMailbox(ctx context.Context, account store.AccountID, oldName, newName string) error {
 	from, err := lookupMailboxName(oldName)
 	if err != nil {
 		return err
@@ -325,7 +310,7 @@ func (w *wtx) renameInbox(account store.AccountID, to string) error {
 }
 
 // SetSubscribed implements store.Mailboxes.
-func (s *Store) SetSubscribed(ctx context.Context, account store.AccountID, name string, subscribed bool) error {
+func (s *Core) SetSubscribed(ctx context.Context, account store.AccountID, name string, subscribed bool) error {
 	n, err := lookupMailboxName(name)
 	if err != nil {
 		return err
@@ -345,7 +330,7 @@ func (s *Store) SetSubscribed(ctx context.Context, account store.AccountID, name
 
 // MailboxStatus implements store.Mailboxes, from the counters the
 // schema's triggers keep.
-func (s *Store) MailboxStatus(ctx context.Context, id store.MailboxID) (store.MailboxStatus, error) {
+func (s *Core) MailboxStatus(ctx context.Context, id store.MailboxID) (store.MailboxStatus, error) {
 	var st store.MailboxStatus
 	err := s.read(ctx, func(r reader) error {
 		err := r.queryRow(`SELECT message_count, unseen_count, message_bytes, uidnext, uidvalidity, highestmodseq
@@ -360,7 +345,7 @@ func (s *Store) MailboxStatus(ctx context.Context, id store.MailboxID) (store.Ma
 }
 
 // AccountUsage implements store.Mailboxes.
-func (s *Store) AccountUsage(ctx context.Context, account store.AccountID) (store.Usage, error) {
+func (s *Core) AccountUsage(ctx context.Context, account store.AccountID) (store.Usage, error) {
 	var u store.Usage
 	err := s.readTx(ctx, func(r reader) error {
 		if err := r.accountExists(account); err != nil {

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlcore
 
 import (
 	"context"
@@ -38,12 +38,8 @@ func splitAddress(kind, addr string, allowCatchAll bool) (domain string, err err
 	return domain, nil
 }
 
-func unixNano(t time.Time) int64 { return t.UnixNano() }
-
-func fromUnixNano(n int64) time.Time { return time.Unix(0, n).UTC() }
-
 // AddDomain implements store.Directory.
-func (s *Store) AddDomain(ctx context.Context, name string) (store.Domain, error) {
+func (s *Core) AddDomain(ctx context.Context, name string) (store.Domain, error) {
 	if err := checkDomainName(name); err != nil {
 		return store.Domain{}, err
 	}
@@ -54,13 +50,15 @@ func (s *Store) AddDomain(ctx context.Context, name string) (store.Domain, error
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		r, err := w.exec("INSERT INTO domains (name, created) VALUES (?, ?)", name, unixNano(d.Created))
+		id, err := w.insert("INSERT INTO domains (name, created) VALUES (?, ?)", name, unixNano(d.Created))
+		if s.d.isUnique(err) {
+			return fmt.Errorf("domain %s: %w", name, store.ErrExists)
+		}
 		if err != nil {
 			return fmt.Errorf("domain %s: %w", name, err)
 		}
-		id, err := r.LastInsertId()
 		d.ID = store.DomainID(id)
-		return err
+		return nil
 	})
 	if err != nil {
 		return store.Domain{}, err
@@ -79,7 +77,7 @@ func (w *wtx) domainID(name string) (store.DomainID, error) {
 }
 
 // DeleteDomain implements store.Directory.
-func (s *Store) DeleteDomain(ctx context.Context, name string) error {
+func (s *Core) DeleteDomain(ctx context.Context, name string) error {
 	return s.write(ctx, func(w *wtx) error {
 		id, err := w.domainID(name)
 		if err != nil {
@@ -100,7 +98,7 @@ func (s *Store) DeleteDomain(ctx context.Context, name string) error {
 }
 
 // GetDomain implements store.Directory.
-func (s *Store) GetDomain(ctx context.Context, name string) (store.Domain, error) {
+func (s *Core) GetDomain(ctx context.Context, name string) (store.Domain, error) {
 	var d store.Domain
 	err := s.read(ctx, func(r reader) error {
 		var created int64
@@ -115,7 +113,7 @@ func (s *Store) GetDomain(ctx context.Context, name string) (store.Domain, error
 }
 
 // ListDomains implements store.Directory; ordered by name.
-func (s *Store) ListDomains(ctx context.Context) ([]store.Domain, error) {
+func (s *Core) ListDomains(ctx context.Context) ([]store.Domain, error) {
 	var ds []store.Domain
 	err := s.read(ctx, func(r reader) error {
 		rows, err := r.query("SELECT id, name, created FROM domains ORDER BY name")
@@ -139,7 +137,7 @@ func (s *Store) ListDomains(ctx context.Context) ([]store.Domain, error) {
 
 // AddAccount implements store.Directory: the account and its
 // store.DefaultMailboxes are created in one transaction.
-func (s *Store) AddAccount(ctx context.Context, a store.NewAccount) (store.Account, error) {
+func (s *Core) AddAccount(ctx context.Context, a store.NewAccount) (store.Account, error) {
 	domain, err := splitAddress("account", a.Address, false)
 	if err != nil {
 		return store.Account{}, err
@@ -162,14 +160,13 @@ func (s *Store) AddAccount(ctx context.Context, a store.NewAccount) (store.Accou
 		if err := w.addressFree("account", a.Address); err != nil {
 			return err
 		}
-		r, err := w.exec(`INSERT INTO accounts (address, domain_id, password_hash, quota_bytes, created)
+		id, err := w.insert(`INSERT INTO accounts (address, domain_id, password_hash, quota_bytes, created)
 			VALUES (?, ?, ?, ?, ?)`, a.Address, did, a.PasswordHash, a.QuotaBytes, unixNano(acc.Created))
+		if s.d.isUnique(err) {
+			return fmt.Errorf("account %s: %w", a.Address, store.ErrExists)
+		}
 		if err != nil {
 			return fmt.Errorf("account %s: %w", a.Address, err)
-		}
-		id, err := r.LastInsertId()
-		if err != nil {
-			return err
 		}
 		acc.ID = store.AccountID(id)
 		for _, m := range store.DefaultMailboxes {
@@ -207,7 +204,7 @@ func (w *wtx) addressFree(kind, addr string) error {
 
 // DeleteAccount implements store.Directory. Mailboxes, messages and (via
 // the schema's cascade and triggers) bodies no longer shared go with it.
-func (s *Store) DeleteAccount(ctx context.Context, address string) error {
+func (s *Core) DeleteAccount(ctx context.Context, address string) error {
 	return s.write(ctx, func(w *wtx) error {
 		var id store.AccountID
 		err := w.queryRow("DELETE FROM accounts WHERE address = ? RETURNING id", []any{address}, &id)
@@ -225,8 +222,6 @@ func (s *Store) DeleteAccount(ctx context.Context, address string) error {
 const accountColumns = `SELECT a.id, a.address, d.name, a.password_hash, a.quota_bytes, a.created
 	FROM accounts a JOIN domains d ON d.id = a.domain_id `
 
-type scanner interface{ Scan(dest ...any) error }
-
 func scanAccount(sc scanner) (store.Account, error) {
 	var a store.Account
 	var created int64
@@ -235,40 +230,31 @@ func scanAccount(sc scanner) (store.Account, error) {
 	return a, err
 }
 
-func (s *Store) getAccount(ctx context.Context, what, where string, arg any) (store.Account, error) {
+func (s *Core) getAccount(ctx context.Context, what, where string, arg any) (store.Account, error) {
 	var a store.Account
 	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(accountColumns+"WHERE "+where, arg)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("account %s: %w", what, store.ErrNotFound)
-		}
-		a, err = scanAccount(rows)
+		var err error
+		a, err = first(r, func() error { return fmt.Errorf("account %s: %w", what, store.ErrNotFound) },
+			scanAccount, accountColumns+"WHERE "+where, arg)
 		return err
 	})
 	return a, err
 }
 
 // GetAccount implements store.Directory.
-func (s *Store) GetAccount(ctx context.Context, address string) (store.Account, error) {
+func (s *Core) GetAccount(ctx context.Context, address string) (store.Account, error) {
 	return s.getAccount(ctx, address, "a.address = ?", address)
 }
 
 // GetAccountByID implements store.Directory.
-func (s *Store) GetAccountByID(ctx context.Context, id store.AccountID) (store.Account, error) {
+func (s *Core) GetAccountByID(ctx context.Context, id store.AccountID) (store.Account, error) {
 	return s.getAccount(ctx, fmt.Sprintf("#%d", id), "a.id = ?", id)
 }
 
 // ListAccounts implements store.Directory. An unknown domain is
 // ErrNotFound rather than an empty list, to tell a typo from an empty
 // domain.
-func (s *Store) ListAccounts(ctx context.Context, domain string) ([]store.Account, error) {
+func (s *Core) ListAccounts(ctx context.Context, domain string) ([]store.Account, error) {
 	var as []store.Account
 	err := s.readTx(ctx, func(r reader) error {
 		q, args := accountColumns+"ORDER BY a.address", []any(nil)
@@ -278,19 +264,9 @@ func (s *Store) ListAccounts(ctx context.Context, domain string) ([]store.Accoun
 			}
 			q, args = accountColumns+"WHERE d.name = ? ORDER BY a.address", []any{domain}
 		}
-		rows, err := r.query(q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanAccount(rows)
-			if err != nil {
-				return err
-			}
-			as = append(as, a)
-		}
-		return rows.Err()
+		var err error
+		as, err = all(r, scanAccount, q, args...)
+		return err
 	})
 	return as, err
 }
@@ -307,12 +283,12 @@ func (r reader) domainExists(name string) error {
 }
 
 // SetPassword implements store.Directory.
-func (s *Store) SetPassword(ctx context.Context, address, passwordHash string) error {
+func (s *Core) SetPassword(ctx context.Context, address, passwordHash string) error {
 	return s.updateAccount(ctx, address, "password_hash", passwordHash)
 }
 
 // SetQuota implements store.Directory; 0 means unlimited.
-func (s *Store) SetQuota(ctx context.Context, address string, quotaBytes int64) error {
+func (s *Core) SetQuota(ctx context.Context, address string, quotaBytes int64) error {
 	if quotaBytes < 0 {
 		return fmt.Errorf("account %s: negative quota: %w", address, store.ErrNotAllowed)
 	}
@@ -320,7 +296,7 @@ func (s *Store) SetQuota(ctx context.Context, address string, quotaBytes int64) 
 }
 
 // updateAccount sets one column; column is a constant of this file.
-func (s *Store) updateAccount(ctx context.Context, address, column string, v any) error {
+func (s *Core) updateAccount(ctx context.Context, address, column string, v any) error {
 	return s.write(ctx, func(w *wtx) error {
 		n, err := w.execN("UPDATE accounts SET "+column+" = ? WHERE address = ?", v, address)
 		if err != nil {
@@ -334,7 +310,7 @@ func (s *Store) updateAccount(ctx context.Context, address, column string, v any
 }
 
 // AddAlias implements store.Directory.
-func (s *Store) AddAlias(ctx context.Context, a store.Alias) error {
+func (s *Core) AddAlias(ctx context.Context, a store.Alias) error {
 	domain, err := splitAddress("alias", a.Address, true)
 	if err != nil {
 		return err
@@ -356,14 +332,13 @@ func (s *Store) AddAlias(ctx context.Context, a store.Alias) error {
 		if err := w.addressFree("alias", a.Address); err != nil {
 			return err
 		}
-		r, err := w.exec("INSERT INTO aliases (address, domain_id, created) VALUES (?, ?, ?)",
+		id, err := w.insert("INSERT INTO aliases (address, domain_id, created) VALUES (?, ?, ?)",
 			a.Address, did, time.Now().UnixNano())
+		if s.d.isUnique(err) {
+			return fmt.Errorf("alias %s: %w", a.Address, store.ErrExists)
+		}
 		if err != nil {
 			return fmt.Errorf("alias %s: %w", a.Address, err)
-		}
-		id, err := r.LastInsertId()
-		if err != nil {
-			return err
 		}
 		for i, t := range targets {
 			if _, err := w.exec("INSERT INTO alias_targets (alias_id, position, target) VALUES (?, ?, ?)", id, i, t); err != nil {
@@ -375,7 +350,7 @@ func (s *Store) AddAlias(ctx context.Context, a store.Alias) error {
 }
 
 // DeleteAlias implements store.Directory.
-func (s *Store) DeleteAlias(ctx context.Context, address string) error {
+func (s *Core) DeleteAlias(ctx context.Context, address string) error {
 	return s.write(ctx, func(w *wtx) error {
 		n, err := w.execN("DELETE FROM aliases WHERE address = ?", address)
 		if err != nil {
@@ -389,7 +364,7 @@ func (s *Store) DeleteAlias(ctx context.Context, address string) error {
 }
 
 // GetAlias implements store.Directory.
-func (s *Store) GetAlias(ctx context.Context, address string) (store.Alias, error) {
+func (s *Core) GetAlias(ctx context.Context, address string) (store.Alias, error) {
 	var as []store.Alias
 	err := s.read(ctx, func(r reader) error {
 		var err error
@@ -407,7 +382,7 @@ func (s *Store) GetAlias(ctx context.Context, address string) (store.Alias, erro
 
 // ListAliases implements store.Directory: the aliases of one domain, or
 // of all when domain is empty, ordered by address.
-func (s *Store) ListAliases(ctx context.Context, domain string) ([]store.Alias, error) {
+func (s *Core) ListAliases(ctx context.Context, domain string) ([]store.Alias, error) {
 	var as []store.Alias
 	err := s.readTx(ctx, func(r reader) error {
 		var err error

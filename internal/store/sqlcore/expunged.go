@@ -1,9 +1,9 @@
-package pgstore
+package sqlcore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
-	"github.com/jackc/pgx/v5"
 	"time"
 
 	"mailhouse/internal/store"
@@ -31,7 +31,7 @@ func (w *wtx) pruneExpunged(mailbox store.MailboxID, excess int64) error {
 	var cut store.ModSeq
 	err := w.queryRow("SELECT modseq FROM expunged WHERE mailbox_id = ? ORDER BY modseq LIMIT 1 OFFSET ?",
 		[]any{mailbox, excess - 1}, &cut)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		// The counter overstated the rows (it cannot, short of a bug):
 		// set it right and prune next time.
 		_, err = w.exec("UPDATE mailboxes SET expunged_count = (SELECT count(*) FROM expunged WHERE mailbox_id = ?1) WHERE id = ?1", mailbox)
@@ -49,14 +49,15 @@ func (w *wtx) pruneExpungedTo(mailbox store.MailboxID, cut store.ModSeq) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.exec(`UPDATE mailboxes SET expunged_floor = GREATEST(expunged_floor, ?), expunged_count = expunged_count - ?
+	_, err = w.exec(`UPDATE mailboxes SET expunged_floor = `+w.s.d.Greatest+`(expunged_floor, ?), expunged_count = expunged_count - ?
 		WHERE id = ?`, cut, n, mailbox)
 	return err
 }
 
-// pruneExpungedBefore drops expunge records older than cutoff, a bounded
-// number of mailboxes per write. It reports whether it is done.
-func (s *Store) pruneExpungedBefore(ctx context.Context, cutoff time.Time) (done bool, err error) {
+// PruneExpungedBefore drops expunge records older than cutoff, a bounded
+// number of mailboxes per write. It reports whether it is done. Maintain
+// runs it; tests call it to cross the age limit.
+func PruneExpungedBefore(ctx context.Context, s *Core, cutoff time.Time) (done bool, err error) {
 	err = s.write(ctx, func(w *wtx) error {
 		rows, err := w.query(`SELECT mailbox_id, max(modseq) FROM expunged WHERE at < ?
 			GROUP BY mailbox_id LIMIT ?`, cutoff.Unix(), pruneMailboxesPerWrite)
@@ -91,30 +92,30 @@ func (s *Store) pruneExpungedBefore(ctx context.Context, cutoff time.Time) (done
 	return done, err
 }
 
-// maintain applies the expunge history's age limit at Open and then every
-// maintainEvery, until Close.
-func (s *Store) maintain() {
-	defer close(s.maintDone)
+// Maintain applies the expunge history's age limit at once and then
+// every maintainEvery, until stop is closed. A backend runs it in a
+// goroutine from Open to Close.
+func Maintain(s *Core, stop <-chan struct{}) {
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
 	for {
 		for done := false; !done; {
 			select {
-			case <-s.maintStop:
+			case <-stop:
 				return
 			default:
 			}
 			var err error
-			done, err = s.pruneExpungedBefore(context.Background(), time.Now().Add(-expungedMaxAge))
+			done, err = PruneExpungedBefore(context.Background(), s, time.Now().Add(-expungedMaxAge))
 			if err != nil {
 				if !errors.Is(err, store.ErrClosed) {
-					s.log.Warn("pgstore: pruning the expunge history", "err", err)
+					s.log.Warn(s.d.Name+": pruning the expunge history", "err", err)
 				}
 				break
 			}
 		}
 		select {
-		case <-s.maintStop:
+		case <-stop:
 			return
 		case <-t.C:
 		}

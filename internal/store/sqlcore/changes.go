@@ -1,4 +1,4 @@
-package pgstore
+package sqlcore
 
 import (
 	"context"
@@ -94,7 +94,7 @@ func (w *wtx) allUIDs(mailbox store.MailboxID) ([]UID, error) {
 
 // UpdateFlags implements store.Messages. A message whose flags the
 // operation would not change keeps its modseq and is not reported.
-func (s *Store) UpdateFlags(ctx context.Context, u store.FlagUpdate) (store.FlagResult, error) {
+func (s *Core) UpdateFlags(ctx context.Context, u store.FlagUpdate) (store.FlagResult, error) {
 	switch u.Op {
 	case store.FlagsAdd, store.FlagsRemove, store.FlagsReplace:
 	default:
@@ -149,7 +149,7 @@ func (s *Store) UpdateFlags(ctx context.Context, u store.FlagUpdate) (store.Flag
 }
 
 // Expunge implements store.Messages.
-func (s *Store) Expunge(ctx context.Context, mailbox store.MailboxID, uids []UID) ([]UID, error) {
+func (s *Core) Expunge(ctx context.Context, mailbox store.MailboxID, uids []UID) ([]UID, error) {
 	uids = sortedUIDs(uids)
 	var gone []UID
 	err := s.write(ctx, func(w *wtx) error {
@@ -193,7 +193,7 @@ func (w *wtx) expunge(mailbox store.MailboxID, uids []UID) ([]UID, error) {
 		return nil, err
 	}
 	// Prune in steps of a tenth of the bound, not at every expunge.
-	if keep := int64(w.s.expungedKeep); count > keep+keep/10 {
+	if keep := int64(w.s.ExpungedKeep); count > keep+keep/10 {
 		if err := w.pruneExpunged(mailbox, count-keep); err != nil {
 			return nil, err
 		}
@@ -203,7 +203,7 @@ func (w *wtx) expunge(mailbox store.MailboxID, uids []UID) ([]UID, error) {
 }
 
 // Copy implements store.Messages.
-func (s *Store) Copy(ctx context.Context, from store.MailboxID, uids []UID, to store.MailboxID) (src, dst []UID, err error) {
+func (s *Core) Copy(ctx context.Context, from store.MailboxID, uids []UID, to store.MailboxID) (src, dst []UID, err error) {
 	uids = sortedUIDs(uids)
 	err = s.write(ctx, func(w *wtx) error {
 		var err error
@@ -217,7 +217,7 @@ func (s *Store) Copy(ctx context.Context, from store.MailboxID, uids []UID, to s
 }
 
 // Move implements store.Messages: Copy then Expunge in one write.
-func (s *Store) Move(ctx context.Context, from store.MailboxID, uids []UID, to store.MailboxID) (src, dst []UID, err error) {
+func (s *Core) Move(ctx context.Context, from store.MailboxID, uids []UID, to store.MailboxID) (src, dst []UID, err error) {
 	uids = sortedUIDs(uids)
 	err = s.write(ctx, func(w *wtx) error {
 		var err error

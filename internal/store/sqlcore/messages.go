@@ -1,4 +1,4 @@
-package sqlstore
+package sqlcore
 
 import (
 	"context"
@@ -47,7 +47,7 @@ func messageNotFound(mailbox store.MailboxID, uid store.UID) error {
 // Deliver implements store.Messages: one body row, and one message row
 // per target, each taking its mailbox's UIDNEXT and HIGHESTMODSEQ+1, all
 // in one write.
-func (s *Store) Deliver(ctx context.Context, d store.Delivery) ([]store.Delivered, error) {
+func (s *Core) Deliver(ctx context.Context, d store.Delivery) ([]store.Delivered, error) {
 	if len(d.Targets) == 0 {
 		return nil, fmt.Errorf("delivery without targets: %w", store.ErrNotAllowed)
 	}
@@ -81,13 +81,9 @@ func (s *Store) Deliver(ctx context.Context, d store.Delivery) ([]store.Delivere
 	}
 	out := make([]store.Delivered, len(ts))
 	err := s.write(ctx, func(w *wtx) error {
-		r, err := w.exec("INSERT INTO bodies (size, parsed, data) VALUES (?, ?, ?)", len(body), d.Parsed, body)
+		bodyID, err := w.insert("INSERT INTO bodies (size, parsed, data) VALUES (?, ?, ?)", len(body), d.Parsed, body)
 		if err != nil {
 			return fmt.Errorf("storing body: %w", err)
-		}
-		bodyID, err := r.LastInsertId()
-		if err != nil {
-			return err
 		}
 		for i, t := range ts {
 			var account store.AccountID
@@ -144,7 +140,7 @@ func (r reader) mailboxExists(id store.MailboxID) error {
 }
 
 // ListMessages implements store.Messages.
-func (s *Store) ListMessages(ctx context.Context, mailbox store.MailboxID) ([]store.MessageMeta, error) {
+func (s *Core) ListMessages(ctx context.Context, mailbox store.MailboxID) ([]store.MessageMeta, error) {
 	var ms []store.MessageMeta
 	err := s.readTx(ctx, func(r reader) error {
 		if err := r.mailboxExists(mailbox); err != nil {
@@ -175,7 +171,7 @@ func (r reader) messages(mailbox store.MailboxID, q string, args ...any) ([]stor
 }
 
 // GetMessage implements store.Messages.
-func (s *Store) GetMessage(ctx context.Context, mailbox store.MailboxID, uid store.UID) (store.MessageMeta, error) {
+func (s *Core) GetMessage(ctx context.Context, mailbox store.MailboxID, uid store.UID) (store.MessageMeta, error) {
 	var m store.MessageMeta
 	err := s.read(ctx, func(r reader) error {
 		ms, err := r.messages(mailbox, messageColumns+"WHERE mailbox_id = ? AND uid = ?", mailbox, uid)
@@ -193,7 +189,7 @@ func (s *Store) GetMessage(ctx context.Context, mailbox store.MailboxID, uid sto
 
 // ReadMessage implements store.Messages: the copy's prefix followed by
 // the shared body, read in one statement (one snapshot).
-func (s *Store) ReadMessage(ctx context.Context, mailbox store.MailboxID, uid store.UID) ([]byte, error) {
+func (s *Core) ReadMessage(ctx context.Context, mailbox store.MailboxID, uid store.UID) ([]byte, error) {
 	var msg []byte
 	err := s.read(ctx, func(r reader) error {
 		var prefix, body []byte
@@ -210,7 +206,7 @@ func (s *Store) ReadMessage(ctx context.Context, mailbox store.MailboxID, uid st
 }
 
 // ReadParsed implements store.Messages; nil if the delivery stored none.
-func (s *Store) ReadParsed(ctx context.Context, mailbox store.MailboxID, uid store.UID) ([]byte, error) {
+func (s *Core) ReadParsed(ctx context.Context, mailbox store.MailboxID, uid store.UID) ([]byte, error) {
 	var parsed []byte
 	err := s.read(ctx, func(r reader) error {
 		err := r.queryRow(`SELECT b.parsed FROM messages m JOIN bodies b ON b.id = m.body_id
@@ -226,7 +222,7 @@ func (s *Store) ReadParsed(ctx context.Context, mailbox store.MailboxID, uid sto
 // Changes implements store.Messages, from one snapshot. Expunges are
 // remembered only within a horizon (expunged.go); when since is older,
 // Changes.ExpungedIncomplete says so.
-func (s *Store) Changes(ctx context.Context, mailbox store.MailboxID, since store.ModSeq) (store.Changes, error) {
+func (s *Core) Changes(ctx context.Context, mailbox store.MailboxID, since store.ModSeq) (store.Changes, error) {
 	var c store.Changes
 	err := s.readTx(ctx, func(r reader) error {
 		var floor store.ModSeq

@@ -1,31 +1,32 @@
-package pgstore
+package sqlcore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"strings"
 	"time"
 
 	"mailhouse/internal/store"
 )
 
-// store.Queue on PostgreSQL (migration 0003), shared by every node.
-// Leases are columns of the queue row. QueueLease picks due rows with
-// SELECT ... FOR UPDATE SKIP LOCKED, so two nodes leasing at once take
-// different entries and never wait for each other; QueueFinish checks
-// the owner under the row lock, so a node whose lease ran out (and was
-// taken over) cannot record an outcome twice.
+// store.Queue (migration 0003). Leases are columns of the queue row.
+// QueueLease picks due rows with the dialect's SkipLocked, so two
+// PostgreSQL nodes leasing at once take different entries and never wait
+// for each other (SQLite's single writer is exclusive by itself);
+// QueueFinish checks the owner under the row lock (ForUpdate), so a node
+// whose lease ran out (and was taken over) cannot record an outcome
+// twice.
 
-var _ store.Queue = (*Store)(nil)
+var _ store.Queue = (*Core)(nil)
 
 // maxQueueRecipients bounds one entry's recipients (the SMTP server
 // already limits a message's).
 const maxQueueRecipients = 10000
 
 // QueueAdd implements store.Queue.
-func (s *Store) QueueAdd(ctx context.Context, e store.NewQueueEntry) (store.QueueEntry, error) {
+func (s *Core) QueueAdd(ctx context.Context, e store.NewQueueEntry) (store.QueueEntry, error) {
 	var out store.QueueEntry
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
@@ -48,9 +49,9 @@ func queueInsert(w *wtx, e store.NewQueueEntry, now time.Time) (store.QueueEntry
 	if data == nil {
 		data = []byte{} // NOT NULL
 	}
-	var id int64
-	if err := w.queryRow(`INSERT INTO queue (from_addr, data, size, created, next_attempt) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		[]any{e.From, data, len(data), unixNano(now), unixNano(next)}, &id); err != nil {
+	id, err := w.insert(`INSERT INTO queue (from_addr, data, size, created, next_attempt) VALUES (?, ?, ?, ?, ?)`,
+		e.From, data, len(data), unixNano(now), unixNano(next))
+	if err != nil {
 		return store.QueueEntry{}, err
 	}
 	out := store.QueueEntry{
@@ -68,7 +69,7 @@ func queueInsert(w *wtx, e store.NewQueueEntry, now time.Time) (store.QueueEntry
 }
 
 // QueueLease implements store.Queue.
-func (s *Store) QueueLease(ctx context.Context, r store.LeaseRequest) ([]store.QueueEntry, error) {
+func (s *Core) QueueLease(ctx context.Context, r store.LeaseRequest) ([]store.QueueEntry, error) {
 	if r.Owner == "" || r.For <= 0 || r.Limit <= 0 {
 		return nil, fmt.Errorf("queue lease: owner, length and limit are required: %w", store.ErrNotAllowed)
 	}
@@ -77,7 +78,7 @@ func (s *Store) QueueLease(ctx context.Context, r store.LeaseRequest) ([]store.Q
 	err := s.write(ctx, func(w *wtx) error {
 		ids = ids[:0]
 		rows, err := w.query(`SELECT id FROM queue WHERE next_attempt <= ? AND lease_until <= ?
-			ORDER BY next_attempt, id LIMIT ? FOR UPDATE SKIP LOCKED`, now, now, r.Limit)
+			ORDER BY next_attempt, id LIMIT ?`+w.s.d.SkipLocked, now, now, r.Limit)
 		if err != nil {
 			return err
 		}
@@ -119,7 +120,7 @@ func (s *Store) QueueLease(ctx context.Context, r store.LeaseRequest) ([]store.Q
 }
 
 // QueueRelease implements store.Queue.
-func (s *Store) QueueRelease(ctx context.Context, prefix string) (int, error) {
+func (s *Core) QueueRelease(ctx context.Context, prefix string) (int, error) {
 	var n int64
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
@@ -131,11 +132,11 @@ func (s *Store) QueueRelease(ctx context.Context, prefix string) (int, error) {
 }
 
 // QueueData implements store.Queue.
-func (s *Store) QueueData(ctx context.Context, id store.QueueID) ([]byte, error) {
+func (s *Core) QueueData(ctx context.Context, id store.QueueID) ([]byte, error) {
 	var data []byte
 	err := s.read(ctx, func(r reader) error {
 		err := r.queryRow("SELECT data FROM queue WHERE id = ?", []any{id}, &data)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("queue entry %d: %w", id, store.ErrNotFound)
 		}
 		return err
@@ -144,12 +145,12 @@ func (s *Store) QueueData(ctx context.Context, id store.QueueID) ([]byte, error)
 }
 
 // QueueFinish implements store.Queue.
-func (s *Store) QueueFinish(ctx context.Context, o store.QueueOutcome) error {
+func (s *Core) QueueFinish(ctx context.Context, o store.QueueOutcome) error {
 	now := time.Now()
 	return s.write(ctx, func(w *wtx) error {
 		var owner string
-		err := w.queryRow("SELECT lease_owner FROM queue WHERE id = ? FOR UPDATE", []any{o.ID}, &owner)
-		if errors.Is(err, pgx.ErrNoRows) {
+		err := w.queryRow("SELECT lease_owner FROM queue WHERE id = ?"+w.s.d.ForUpdate, []any{o.ID}, &owner)
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("queue entry %d: %w", o.ID, store.ErrNotFound)
 		}
 		if err != nil {
@@ -209,7 +210,7 @@ func scanQueueEntry(sc scanner) (store.QueueEntry, error) {
 }
 
 // queueRead reads entries (with their recipients) in one snapshot.
-func (s *Store) queueRead(ctx context.Context, where string, args ...any) ([]store.QueueEntry, error) {
+func (s *Core) queueRead(ctx context.Context, where string, args ...any) ([]store.QueueEntry, error) {
 	var out []store.QueueEntry
 	err := s.readTx(ctx, func(r reader) error {
 		rows, err := r.query(queueColumns+where+" ORDER BY id", args...)
@@ -259,7 +260,7 @@ func (s *Store) queueRead(ctx context.Context, where string, args ...any) ([]sto
 }
 
 // QueueGet implements store.Queue.
-func (s *Store) QueueGet(ctx context.Context, id store.QueueID) (store.QueueEntry, error) {
+func (s *Core) QueueGet(ctx context.Context, id store.QueueID) (store.QueueEntry, error) {
 	es, err := s.queueRead(ctx, "WHERE id = ?", id)
 	if err != nil {
 		return store.QueueEntry{}, err
@@ -271,12 +272,12 @@ func (s *Store) QueueGet(ctx context.Context, id store.QueueID) (store.QueueEntr
 }
 
 // QueueList implements store.Queue.
-func (s *Store) QueueList(ctx context.Context) ([]store.QueueEntry, error) {
+func (s *Core) QueueList(ctx context.Context) ([]store.QueueEntry, error) {
 	return s.queueRead(ctx, "")
 }
 
 // QueueRetry implements store.Queue.
-func (s *Store) QueueRetry(ctx context.Context, id store.QueueID, now time.Time) (int, error) {
+func (s *Core) QueueRetry(ctx context.Context, id store.QueueID, now time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
@@ -284,7 +285,7 @@ func (s *Store) QueueRetry(ctx context.Context, id store.QueueID, now time.Time)
 			n, err = w.execN("UPDATE queue SET next_attempt = ? WHERE next_attempt > ?", unixNano(now), unixNano(now))
 			return err
 		}
-		n, err = w.execN("UPDATE queue SET next_attempt = LEAST(next_attempt, ?) WHERE id = ?", unixNano(now), id)
+		n, err = w.execN("UPDATE queue SET next_attempt = "+w.s.d.Least+"(next_attempt, ?) WHERE id = ?", unixNano(now), id)
 		if err == nil && n == 0 {
 			err = fmt.Errorf("queue entry %d: %w", id, store.ErrNotFound)
 		}
@@ -294,7 +295,7 @@ func (s *Store) QueueRetry(ctx context.Context, id store.QueueID, now time.Time)
 }
 
 // QueueDrop implements store.Queue.
-func (s *Store) QueueDrop(ctx context.Context, id store.QueueID, reports []store.NewQueueEntry) (store.QueueEntry, error) {
+func (s *Core) QueueDrop(ctx context.Context, id store.QueueID, reports []store.NewQueueEntry) (store.QueueEntry, error) {
 	e, err := s.QueueGet(ctx, id)
 	if err != nil {
 		return e, err
@@ -319,10 +320,10 @@ func (s *Store) QueueDrop(ctx context.Context, id store.QueueID, reports []store
 }
 
 // QueueNextDue implements store.Queue.
-func (s *Store) QueueNextDue(ctx context.Context) (time.Time, bool, error) {
+func (s *Core) QueueNextDue(ctx context.Context) (time.Time, bool, error) {
 	var next *int64
 	err := s.read(ctx, func(r reader) error {
-		return r.queryRow("SELECT min(GREATEST(next_attempt, lease_until)) FROM queue", nil, &next)
+		return r.queryRow("SELECT min("+s.d.Greatest+"(next_attempt, lease_until)) FROM queue", nil, &next)
 	})
 	if err != nil || next == nil {
 		return time.Time{}, false, err
