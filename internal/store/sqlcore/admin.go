@@ -107,23 +107,16 @@ func (s *Core) ListAudit(ctx context.Context, before int64, limit int) ([]store.
 		before = 1<<63 - 1
 	}
 	var es []store.AuditEntry
-	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(`SELECT id, at, actor, action, target, detail FROM audit_log
-			WHERE id < ? ORDER BY id DESC LIMIT ?`, before, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	err := s.read(ctx, func(r reader) (err error) {
+		es, err = all(r, func(sc scanner) (store.AuditEntry, error) {
 			var e store.AuditEntry
 			var at int64
-			if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
-				return err
-			}
+			err := sc.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail)
 			e.Time = fromUnixNano(at)
-			es = append(es, e)
-		}
-		return rows.Err()
+			return e, err
+		}, `SELECT id, at, actor, action, target, detail FROM audit_log
+			WHERE id < ? ORDER BY id DESC LIMIT ?`, before, limit)
+		return err
 	})
 	return es, err
 }

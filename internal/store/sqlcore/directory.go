@@ -115,22 +115,15 @@ func (s *Core) GetDomain(ctx context.Context, name string) (store.Domain, error)
 // ListDomains implements store.Directory; ordered by name.
 func (s *Core) ListDomains(ctx context.Context) ([]store.Domain, error) {
 	var ds []store.Domain
-	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query("SELECT id, name, created FROM domains ORDER BY name")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	err := s.read(ctx, func(r reader) (err error) {
+		ds, err = all(r, func(sc scanner) (store.Domain, error) {
 			var d store.Domain
 			var created int64
-			if err := rows.Scan(&d.ID, &d.Name, &created); err != nil {
-				return err
-			}
+			err := sc.Scan(&d.ID, &d.Name, &created)
 			d.Created = fromUnixNano(created)
-			ds = append(ds, d)
-		}
-		return rows.Err()
+			return d, err
+		}, "SELECT id, name, created FROM domains ORDER BY name")
+		return err
 	})
 	return ds, err
 }

@@ -46,24 +46,17 @@ func (s *Core) AddDKIMKey(ctx context.Context, k store.DKIMKey) error {
 // ListDKIMKeys implements store.DKIMKeys.
 func (s *Core) ListDKIMKeys(ctx context.Context, domain string) ([]store.DKIMKey, error) {
 	var ks []store.DKIMKey
-	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(`SELECT d.name, k.selector, k.algorithm, k.private_key, k.created
-			FROM dkim_keys k JOIN domains d ON d.id = k.domain_id
-			WHERE ? = '' OR d.name = ? ORDER BY d.name, k.selector`, domain, domain)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	err := s.read(ctx, func(r reader) (err error) {
+		ks, err = all(r, func(sc scanner) (store.DKIMKey, error) {
 			var k store.DKIMKey
 			var created int64
-			if err := rows.Scan(&k.Domain, &k.Selector, &k.Algorithm, &k.PrivateKey, &created); err != nil {
-				return err
-			}
+			err := sc.Scan(&k.Domain, &k.Selector, &k.Algorithm, &k.PrivateKey, &created)
 			k.Created = fromUnixNano(created)
-			ks = append(ks, k)
-		}
-		return rows.Err()
+			return k, err
+		}, `SELECT d.name, k.selector, k.algorithm, k.private_key, k.created
+			FROM dkim_keys k JOIN domains d ON d.id = k.domain_id
+			WHERE ? = '' OR d.name = ? ORDER BY d.name, k.selector`, domain, domain)
+		return err
 	})
 	return ks, err
 }
