@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"net"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"mailhouse/internal/imapd"
 	"mailhouse/internal/netx"
 	"mailhouse/internal/testenv"
+	"mailhouse/internal/testutil"
 )
 
 // TestFloodOneAddress: 1,000 connections from 127.0.0.1 that never speak
@@ -34,42 +33,13 @@ func TestFloodOneAddress(t *testing.T) {
 	}()
 	addr := raw.Addr().String()
 
-	var refused, held atomic.Int64
-	var conns sync.Map
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 50)
-	start := time.Now()
-	for i := range flood {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-			if err != nil {
-				refused.Add(1)
-				return
-			}
-			conns.Store(i, c)
-			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			if strings.HasPrefix(line, "* OK") {
-				held.Add(1) // greeted: a session
-			} else {
-				refused.Add(1) // * BYE busy, or closed
-			}
-		}()
-		if time.Since(start) > 60*time.Second {
-			t.Fatal("flood took too long")
-		}
-	}
-	wg.Wait()
-	defer conns.Range(func(_, c any) bool { c.(net.Conn).Close(); return true })
-	t.Logf("%d connections in %v: %d held, %d refused", flood, time.Since(start).Round(time.Millisecond), held.Load(), refused.Load())
-	if h := held.Load(); h > perIP {
+	held, refused := testutil.Flood(t, testutil.FloodOptions{Addr: addr, Count: flood, Wait: 2 * time.Second,
+		Held: func(line string, _ error) bool { return strings.HasPrefix(line, "* OK") }, // greeted: a session
+	})
+	if h := held; h > perIP {
 		t.Fatalf("one address holds %d sessions, limit %d", h, perIP)
 	}
-	if r := refused.Load(); r < flood-perIP {
+	if r := refused; r < flood-perIP {
 		t.Fatalf("%d refused, want at least %d", r, flood-perIP)
 	}
 
@@ -91,40 +61,6 @@ func TestFloodOneAddress(t *testing.T) {
 	}
 }
 
-// slowLoris sends one byte of text every interval until the server
-// closes the connection (or limit passes), and returns how long the
-// connection lived and what the server said.
-func slowLoris(t *testing.T, c net.Conn, text string, interval, limit time.Duration) (time.Duration, string) {
-	t.Helper()
-	got := make(chan string, 1)
-	go func() {
-		b := make([]byte, 4096)
-		var all strings.Builder
-		for {
-			_ = c.SetReadDeadline(time.Now().Add(limit))
-			n, err := c.Read(b)
-			all.Write(b[:n])
-			if err != nil {
-				got <- all.String()
-				return
-			}
-		}
-	}()
-	start := time.Now()
-	for i := 0; ; i++ {
-		select {
-		case s := <-got:
-			return time.Since(start), s
-		case <-time.After(interval):
-		}
-		if time.Since(start) > limit {
-			t.Fatalf("slow client still connected after %v", limit)
-		}
-		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = c.Write([]byte{text[i%len(text)]})
-	}
-}
-
 // TestSlowLoris: a client sending a byte every 200 ms cannot hold a
 // session past the time-outs: a command must be complete within the
 // state's time-out (unauth_timeout before login, idle_timeout after),
@@ -141,7 +77,7 @@ func TestSlowLoris(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		d, said := slowLoris(t, c, "a1 CAPABILITY ", 200*time.Millisecond, 10*timeout)
+		d, said := testutil.SlowLoris(t, c, "a1 CAPABILITY ", 200*time.Millisecond, 10*timeout)
 		if d > 3*timeout || !strings.Contains(said, "* BYE") {
 			t.Errorf("lived %v, server said %q", d, said)
 		}
@@ -167,7 +103,7 @@ func TestSlowLoris(t *testing.T) {
 				break
 			}
 		}
-		d, said := slowLoris(t, c, "a2 NOOP a2 NOOP ", 200*time.Millisecond, 10*timeout)
+		d, said := testutil.SlowLoris(t, c, "a2 NOOP a2 NOOP ", 200*time.Millisecond, 10*timeout)
 		if d > 4*timeout || !strings.Contains(said, "* BYE") {
 			t.Errorf("lived %v, server said %q", d, said)
 		}

@@ -6,14 +6,13 @@ import (
 	"crypto/tls"
 	"net"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"mailhouse/internal/netx"
 	"mailhouse/internal/pop3d"
 	"mailhouse/internal/testenv"
+	"mailhouse/internal/testutil"
 )
 
 // TestFloodOneAddress: 1,000 connections from 127.0.0.1 that never speak
@@ -39,44 +38,17 @@ func TestFloodOneAddress(t *testing.T) {
 	}()
 	addr := raw.Addr().String()
 
-	var refused, held atomic.Int64
-	var conns sync.Map
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 50)
-	deadline := time.Now().Add(30 * time.Second)
-	for i := range flood {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-			if err != nil {
-				refused.Add(1)
-				return
-			}
-			conns.Store(i, c)
-			_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			line, err := bufio.NewReader(c).ReadString('\n')
-			switch {
-			case strings.HasPrefix(line, "-ERR [SYS/TEMP]"):
-				refused.Add(1)
-			case err != nil && isTimeout(err):
-				held.Add(1) // accepted, waiting for a TLS handshake
-			default:
-				refused.Add(1) // closed
-			}
-		}()
-		if time.Now().After(deadline) {
-			t.Fatal("flood took too long")
-		}
-	}
-	wg.Wait()
-	defer conns.Range(func(_, c any) bool { c.(net.Conn).Close(); return true })
-	if h := held.Load(); h > perIP {
+	held, refused := testutil.Flood(t, testutil.FloodOptions{Addr: addr, Count: flood, Wait: 500 * time.Millisecond,
+		Held: func(line string, err error) bool {
+			// Accepted and waiting for a TLS handshake: the read times out;
+			// refused: -ERR [SYS/TEMP], or closed.
+			return !strings.HasPrefix(line, "-ERR") && err != nil && isTimeout(err)
+		},
+	})
+	if h := held; h > perIP {
 		t.Fatalf("one address holds %d connections, limit %d", h, perIP)
 	}
-	if r := refused.Load(); r < flood-perIP {
+	if r := refused; r < flood-perIP {
 		t.Fatalf("%d refused, want at least %d", r, flood-perIP)
 	}
 
