@@ -92,10 +92,14 @@ type Server struct {
 	sessions   map[*session]bool
 	perAcct    map[store.AccountID]int
 	compressed int // sessions with COMPRESS active
-	closing    bool
-	wg         sync.WaitGroup
-	done       chan struct{} // closed by Shutdown
-	panics     atomic.Int64  // sessions ended by a recovered panic (a bug)
+	// feeds are the store subscriptions shared by each account's
+	// selected sessions (feed.go).
+	feedMu  sync.Mutex
+	feeds   map[store.AccountID]*accountFeed
+	closing bool
+	wg      sync.WaitGroup
+	done    chan struct{} // closed by Shutdown
+	panics  atomic.Int64  // sessions ended by a recovered panic (a bug)
 }
 
 // New returns a Server.
@@ -132,6 +136,7 @@ func New(o Options) *Server {
 		listeners: map[net.Listener]bool{},
 		sessions:  map[*session]bool{},
 		perAcct:   map[store.AccountID]int{},
+		feeds:     map[store.AccountID]*accountFeed{},
 		done:      make(chan struct{}),
 	}
 }

@@ -70,11 +70,15 @@ type session struct {
 	// byeAfter ends the session after the current tagged response.
 	byeAfter string
 
-	// mu guards waiting and closing, which Shutdown uses to interrupt a
-	// session that waits for a command.
+	// mu guards waiting, closing and woken: Shutdown interrupts a session
+	// that waits for a command, and the change feed one that waits in
+	// IDLE, by setting its read deadline to now.
 	mu      sync.Mutex
 	waiting bool
 	closing bool
+	// idling says the wait is IDLE's, which the change feed interrupts
+	// too; woken says the feed queued an event since IDLE last looked.
+	idling, woken bool
 	// reason is said in the BYE when closing was set by end (the account
 	// was disabled); "" means the server shuts down.
 	reason string
@@ -122,6 +126,17 @@ func (s *session) end(reason string) {
 	s.closing = true
 	close(s.ended)
 	if s.waiting {
+		_ = s.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// wake tells the session that the change feed queued an event: a
+// session waiting in IDLE stops reading to report it. It does not block.
+func (s *session) wake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.woken = true
+	if s.waiting && s.idling {
 		_ = s.conn.SetReadDeadline(time.Now())
 	}
 }
