@@ -53,7 +53,7 @@ func (s *session) cmdIdle(c *imapwire.Command) error {
 		s.waiting, s.idling = true, true
 		_ = s.conn.SetReadDeadline(deadline)
 		s.mu.Unlock()
-		_, err := s.br.Peek(1)
+		err := s.waitInput()
 		s.mu.Lock()
 		s.waiting, s.idling = false, false
 		closing, woken := s.closing, s.woken

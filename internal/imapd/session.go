@@ -52,6 +52,7 @@ type session struct {
 	br *bufio.Reader
 	bw *bufio.Writer
 	rd *imapwire.Reader
+	in connReader // what br reads, but under COMPRESS
 
 	state   state
 	account store.Account
@@ -158,7 +159,8 @@ func (s *session) isClosing() bool {
 }
 
 func (s *session) setBuffers() {
-	s.br = bufio.NewReaderSize(s.conn, readBufSize)
+	s.in = connReader{r: s.conn}
+	s.br = bufio.NewReaderSize(&s.in, readBufSize)
 	s.bw = bufio.NewWriterSize(s.conn, writeBufSize)
 	if s.rd == nil {
 		s.rd = imapwire.NewReader(s.br, imapwire.ReaderOptions{
@@ -172,6 +174,52 @@ func (s *session) setBuffers() {
 	} else {
 		s.rd.SetBufio(s.br)
 	}
+}
+
+// connReader reads the connection, after a byte read ahead while the
+// session's buffers were released (waitInput).
+type connReader struct {
+	r       io.Reader
+	ahead   [1]byte
+	isAhead bool
+}
+
+func (c *connReader) Read(p []byte) (int, error) {
+	if c.isAhead && len(p) > 0 {
+		p[0] = c.ahead[0]
+		c.isAhead = false
+		return 1, nil
+	}
+	return c.r.Read(p)
+}
+
+// waitInput blocks until the client sends something (or the read
+// deadline set by the caller passes). Most connections spend most of
+// their life here, so when nothing is buffered the session lends its
+// buffers to the server's pools meanwhile and reads one byte ahead
+// into connReader; it takes buffers back before returning. Under
+// COMPRESS the buffers sit over the decoder and are kept.
+func (s *session) waitInput() error {
+	if s.zr != nil || s.br.Buffered() > 0 || s.bw.Buffered() > 0 {
+		_, err := s.br.Peek(1)
+		return err
+	}
+	s.br.Reset(nil)
+	s.bw.Reset(nil)
+	s.srv.readers.Put(s.br)
+	s.srv.writers.Put(s.bw)
+	s.br, s.bw = nil, nil
+	n, err := s.in.r.Read(s.in.ahead[:])
+	s.in.isAhead = n == 1
+	s.br = s.srv.readers.Get().(*bufio.Reader)
+	s.br.Reset(&s.in)
+	s.bw = s.srv.writers.Get().(*bufio.Writer)
+	s.bw.Reset(s.conn)
+	s.rd.SetBufio(s.br)
+	if n == 1 {
+		return nil
+	}
+	return err
 }
 
 // literalLimit is the largest literal a command may carry: APPEND gets
@@ -268,7 +316,7 @@ func (s *session) waitCommand() bool {
 	s.waiting = true
 	_ = s.conn.SetReadDeadline(time.Now().Add(timeout))
 	s.mu.Unlock()
-	_, err := s.br.Peek(1)
+	err := s.waitInput()
 	s.mu.Lock()
 	s.waiting = false
 	closing := s.closing
