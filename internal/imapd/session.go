@@ -200,6 +200,9 @@ func (c *connReader) Read(p []byte) (int, error) {
 // into connReader; it takes buffers back before returning. Under
 // COMPRESS the buffers sit over the decoder and are kept.
 func (s *session) waitInput() error {
+	if s.in.isAhead {
+		return nil
+	}
 	if s.zr != nil || s.br.Buffered() > 0 || s.bw.Buffered() > 0 {
 		_, err := s.br.Peek(1)
 		return err
