@@ -60,6 +60,28 @@ func readMemSample(s []metrics.Sample) memSample {
 	return memSample{allocs: v(0), mapped: v(1) + v(2), live: v(3), released: v(4)}
 }
 
+// trimmer decides, sample by sample, when to trim.
+type trimmer struct {
+	last memSample
+	// trimmed: already trimmed in this quiet spell; wait for activity.
+	trimmed bool
+}
+
+// due reports whether to trim now, given the sample of this interval.
+func (t *trimmer) due(cur memSample) bool {
+	quiet := cur.allocs-t.last.allocs < trimQuietBytes
+	t.last = cur
+	if !quiet {
+		t.trimmed = false
+		return false
+	}
+	if t.trimmed || cur.mapped < cur.live+trimMinBytes {
+		return false
+	}
+	t.trimmed = true
+	return true
+}
+
 // trimMemory returns memory to the system after bursts (see above) until
 // ctx ends.
 func trimMemory(ctx context.Context, log *slog.Logger) {
@@ -67,33 +89,24 @@ func trimMemory(ctx context.Context, log *slog.Logger) {
 	for i, n := range memMetricNames {
 		s[i].Name = n
 	}
-	t := time.NewTicker(trimInterval)
-	defer t.Stop()
-	last := readMemSample(s)
-	// trimmed: already trimmed in this quiet spell; wait for activity.
-	trimmed := false
+	tick := time.NewTicker(trimInterval)
+	defer tick.Stop()
+	t := trimmer{last: readMemSample(s)}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick.C:
 		}
 		cur := readMemSample(s)
-		quiet := cur.allocs-last.allocs < trimQuietBytes
-		last = cur
-		if !quiet {
-			trimmed = false
+		if !t.due(cur) {
 			continue
 		}
-		if trimmed || cur.mapped < cur.live+trimMinBytes {
-			continue
-		}
-		trimmed = true
 		start := time.Now()
 		debug.FreeOSMemory()
 		after := readMemSample(s)
 		log.Debug("returned memory after a burst", "heap_before", cur.mapped, "heap_after", after.mapped,
 			"released", after.released-cur.released, "took", time.Since(start).Round(time.Microsecond))
-		last = after
+		t.last = after
 	}
 }
