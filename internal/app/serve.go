@@ -54,6 +54,9 @@ func Serve(env *cli.Env, args []string) error {
 		return err
 	}
 	logger.Info("mailhouse running", "hostname", cfg.Hostname, "version", Version)
+	trimCtx, stopTrim := context.WithCancel(context.Background())
+	defer stopTrim()
+	go trimMemory(trimCtx, logger)
 	return a.runUntilSignal(logger)
 }
 

@@ -116,7 +116,7 @@ func (s *session) cmdSelect(c *imapwire.Command) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	// Subscribe before reading, so that no change falls between.
-	events, stop := s.srv.o.Store.Subscribe(s.account.ID)
+	events, stop := s.srv.subscribe(s, s.account.ID)
 	mb, err := s.srv.o.Store.GetMailbox(ctx, s.account.ID, name)
 	if err != nil {
 		stop()

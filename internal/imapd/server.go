@@ -27,6 +27,7 @@
 package imapd
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -96,6 +97,14 @@ type Server struct {
 	wg         sync.WaitGroup
 	done       chan struct{} // closed by Shutdown
 	panics     atomic.Int64  // sessions ended by a recovered panic (a bug)
+
+	// feeds are the store subscriptions shared by each account's
+	// selected sessions (feed.go).
+	feedMu sync.Mutex
+	feeds  map[store.AccountID]*accountFeed
+	// readers and writers hold the buffers of sessions waiting for
+	// input (session.waitInput).
+	readers, writers sync.Pool
 }
 
 // New returns a Server.
@@ -125,15 +134,19 @@ func New(o Options) *Server {
 	if o.Version == "" {
 		o.Version = "dev"
 	}
-	return &Server{
+	srv := &Server{
 		o:         o,
 		log:       o.Logger.With("service", "imap"),
 		sync:      storeSync(o.Store),
 		listeners: map[net.Listener]bool{},
 		sessions:  map[*session]bool{},
 		perAcct:   map[store.AccountID]int{},
+		feeds:     map[store.AccountID]*accountFeed{},
 		done:      make(chan struct{}),
 	}
+	srv.readers.New = func() any { return bufio.NewReaderSize(nil, readBufSize) }
+	srv.writers.New = func() any { return bufio.NewWriterSize(nil, writeBufSize) }
+	return srv
 }
 
 func setDefault(p *int, v int) {

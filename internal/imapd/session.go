@@ -52,6 +52,7 @@ type session struct {
 	br *bufio.Reader
 	bw *bufio.Writer
 	rd *imapwire.Reader
+	in connReader // what br reads, but under COMPRESS
 
 	state   state
 	account store.Account
@@ -70,11 +71,15 @@ type session struct {
 	// byeAfter ends the session after the current tagged response.
 	byeAfter string
 
-	// mu guards waiting and closing, which Shutdown uses to interrupt a
-	// session that waits for a command.
+	// mu guards waiting, closing and woken: Shutdown interrupts a session
+	// that waits for a command, and the change feed one that waits in
+	// IDLE, by setting its read deadline to now.
 	mu      sync.Mutex
 	waiting bool
 	closing bool
+	// idling says the wait is IDLE's, which the change feed interrupts
+	// too; woken says the feed queued an event since IDLE last looked.
+	idling, woken bool
 	// reason is said in the BYE when closing was set by end (the account
 	// was disabled); "" means the server shuts down.
 	reason string
@@ -126,6 +131,17 @@ func (s *session) end(reason string) {
 	}
 }
 
+// wake tells the session that the change feed queued an event: a
+// session waiting in IDLE stops reading to report it. It does not block.
+func (s *session) wake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.woken = true
+	if s.waiting && s.idling {
+		_ = s.conn.SetReadDeadline(time.Now())
+	}
+}
+
 // closeReason is the BYE text of a session asked to close.
 func (s *session) closeReason() string {
 	s.mu.Lock()
@@ -143,7 +159,8 @@ func (s *session) isClosing() bool {
 }
 
 func (s *session) setBuffers() {
-	s.br = bufio.NewReaderSize(s.conn, readBufSize)
+	s.in = connReader{r: s.conn}
+	s.br = bufio.NewReaderSize(&s.in, readBufSize)
 	s.bw = bufio.NewWriterSize(s.conn, writeBufSize)
 	if s.rd == nil {
 		s.rd = imapwire.NewReader(s.br, imapwire.ReaderOptions{
@@ -157,6 +174,55 @@ func (s *session) setBuffers() {
 	} else {
 		s.rd.SetBufio(s.br)
 	}
+}
+
+// connReader reads the connection, after a byte read ahead while the
+// session's buffers were released (waitInput).
+type connReader struct {
+	r       io.Reader
+	ahead   [1]byte
+	isAhead bool
+}
+
+func (c *connReader) Read(p []byte) (int, error) {
+	if c.isAhead && len(p) > 0 {
+		p[0] = c.ahead[0]
+		c.isAhead = false
+		return 1, nil
+	}
+	return c.r.Read(p)
+}
+
+// waitInput blocks until the client sends something (or the read
+// deadline set by the caller passes). Most connections spend most of
+// their life here, so when nothing is buffered the session lends its
+// buffers to the server's pools meanwhile and reads one byte ahead
+// into connReader; it takes buffers back before returning. Under
+// COMPRESS the buffers sit over the decoder and are kept.
+func (s *session) waitInput() error {
+	if s.in.isAhead {
+		return nil
+	}
+	if s.zr != nil || s.br.Buffered() > 0 || s.bw.Buffered() > 0 {
+		_, err := s.br.Peek(1)
+		return err
+	}
+	s.br.Reset(nil)
+	s.bw.Reset(nil)
+	s.srv.readers.Put(s.br)
+	s.srv.writers.Put(s.bw)
+	s.br, s.bw = nil, nil
+	n, err := s.in.r.Read(s.in.ahead[:])
+	s.in.isAhead = n == 1
+	s.br = s.srv.readers.Get().(*bufio.Reader)
+	s.br.Reset(&s.in)
+	s.bw = s.srv.writers.Get().(*bufio.Writer)
+	s.bw.Reset(s.conn)
+	s.rd.SetBufio(s.br)
+	if n == 1 {
+		return nil
+	}
+	return err
 }
 
 // literalLimit is the largest literal a command may carry: APPEND gets
@@ -253,7 +319,7 @@ func (s *session) waitCommand() bool {
 	s.waiting = true
 	_ = s.conn.SetReadDeadline(time.Now().Add(timeout))
 	s.mu.Unlock()
-	_, err := s.br.Peek(1)
+	err := s.waitInput()
 	s.mu.Lock()
 	s.waiting = false
 	closing := s.closing

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"runtime"
+	"runtime/metrics"
+	"testing"
+)
+
+// The trimmer trims once when the process goes quiet holding much more
+// heap than it keeps alive, never while it allocates, and not again
+// until it has been busy in between.
+func TestTrimmerDue(t *testing.T) {
+	const MiB = 1 << 20
+	tr := trimmer{}
+	steps := []struct {
+		name                 string
+		allocs, mapped, live uint64
+		want                 bool
+	}{
+		{"login burst: allocating", 400 * MiB, 150 * MiB, 80 * MiB, false},
+		{"still allocating", 800 * MiB, 160 * MiB, 80 * MiB, false},
+		{"quiet with the burst's garbage", 800*MiB + 10_000, 160 * MiB, 80 * MiB, true},
+		{"quiet, already trimmed", 800*MiB + 20_000, 20 * MiB, 12 * MiB, false},
+		{"still quiet", 800*MiB + 30_000, 20 * MiB, 12 * MiB, false},
+		{"busy again", 900 * MiB, 120 * MiB, 12 * MiB, false},
+		{"quiet after the second burst", 900*MiB + 1000, 120 * MiB, 12 * MiB, true},
+		{"busy", 1000 * MiB, 40 * MiB, 30 * MiB, false},
+		{"quiet, little garbage", 1000*MiB + 1000, 40 * MiB, 30 * MiB, false},
+	}
+	for _, s := range steps {
+		if got := tr.due(memSample{allocs: s.allocs, mapped: s.mapped, live: s.live}); got != s.want {
+			t.Errorf("%s: due = %v, want %v", s.name, got, s.want)
+		}
+	}
+}
+
+// readMemSample reads what the runtime reports: the heap holds at least
+// what a live allocation needs, and allocations count.
+func TestReadMemSample(t *testing.T) {
+	s := make([]metrics.Sample, len(memMetricNames))
+	for i, n := range memMetricNames {
+		s[i].Name = n
+	}
+	before := readMemSample(s)
+	keep := make([]byte, 8<<20)
+	runtime.GC()
+	after := readMemSample(s)
+	if after.allocs-before.allocs < 8<<20 {
+		t.Errorf("allocs grew by %d after an 8 MiB allocation", after.allocs-before.allocs)
+	}
+	if after.live < 8<<20 || after.mapped < after.live {
+		t.Errorf("live %d, mapped %d with 8 MiB alive", after.live, after.mapped)
+	}
+	runtime.KeepAlive(keep)
+}
