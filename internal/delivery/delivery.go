@@ -159,6 +159,10 @@ type Envelope struct {
 	// Junk files local copies in each account's \Junk mailbox instead of
 	// INBOX (a DMARC p=quarantine verdict).
 	Junk bool
+	// Admitted are the quota readings of Admit for the recipients'
+	// accounts, if the caller checked them a moment ago (SMTP RCPT);
+	// recent ones are checked against instead of reading them again.
+	Admitted []Admission
 }
 
 // Result says where a message went.
@@ -209,7 +213,7 @@ func (d *Deliverer) deliver(ctx context.Context, env Envelope) (Result, error) {
 				return res, fmt.Errorf("delivery to %s: %w", acct.Address, err)
 			}
 			prefix := tracePrefix(env.From, acct.Address)
-			qc, err := d.admit(ctx, acct, int64(len(prefix)+len(env.Data)))
+			qc, err := d.admit(ctx, acct, int64(len(prefix)+len(env.Data)), env.Admitted)
 			if err != nil {
 				return res, fmt.Errorf("delivery to %s: %w", acct.Address, err)
 			}
@@ -302,7 +306,7 @@ func (d *Deliverer) append(ctx context.Context, mailbox store.MailboxID, flags [
 	if err != nil {
 		return store.Delivered{}, fmt.Errorf("append: %w", err)
 	}
-	qc, err := d.admit(ctx, acct, int64(len(data)))
+	qc, err := d.admit(ctx, acct, int64(len(data)), nil)
 	if err != nil {
 		return store.Delivered{}, fmt.Errorf("append: %w", err)
 	}
