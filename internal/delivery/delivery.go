@@ -63,6 +63,11 @@ type Options struct {
 	// Resolve refuse a disabled account's mail with ErrDisabled; by
 	// default a disabled account keeps receiving.
 	DisabledRefusesMail bool
+	// ResolveCacheTTL is how long Resolve may reuse a successful
+	// resolution of an address (default 1 s; negative: never), and so
+	// how long an admin's change to aliases and accounts may take to
+	// reach incoming mail.
+	ResolveCacheTTL time.Duration
 }
 
 // Observation is one Deliver or Append, as Options.Observe sees it.
@@ -77,7 +82,8 @@ type Observation struct {
 
 // Deliverer delivers messages. It is safe for concurrent use.
 type Deliverer struct {
-	o Options
+	o        Options
+	resolved resolveCache
 }
 
 // New returns a Deliverer.
@@ -95,7 +101,10 @@ func New(o Options) *Deliverer {
 		o.QuotaWarnings = []int{80, 95}
 	}
 	o.QuotaWarnings = warnLevels(o.QuotaWarnings)
-	return &Deliverer{o: o}
+	if o.ResolveCacheTTL == 0 {
+		o.ResolveCacheTTL = defaultResolveTTL
+	}
+	return &Deliverer{o: o, resolved: resolveCache{ttl: o.ResolveCacheTTL}}
 }
 
 // Resolve resolves one recipient address (see directory.Resolver.Resolve).
@@ -103,9 +112,13 @@ func New(o Options) *Deliverer {
 // A recipient that needs external forwarding while no queue is
 // configured gives ErrNoQueue.
 func (d *Deliverer) Resolve(ctx context.Context, addr string) (directory.Resolution, error) {
-	res, err := d.o.Resolver.Resolve(ctx, addr)
-	if err != nil {
-		return res, err
+	res, ok := d.resolved.get(addr)
+	var err error
+	if !ok {
+		if res, err = d.o.Resolver.Resolve(ctx, addr); err != nil {
+			return res, err
+		}
+		d.resolved.put(addr, res)
 	}
 	if d.o.DisabledRefusesMail {
 		if res, err = d.withoutDisabled(ctx, res); err != nil {
