@@ -63,11 +63,11 @@ type Options struct {
 	// Resolve refuse a disabled account's mail with ErrDisabled; by
 	// default a disabled account keeps receiving.
 	DisabledRefusesMail bool
-	// ResolveCacheTTL is how long Resolve may reuse a successful
-	// resolution of an address (default 1 s; negative: never), and so
-	// how long an admin's change to aliases and accounts may take to
-	// reach incoming mail.
-	ResolveCacheTTL time.Duration
+	// CacheTTL is how long Resolve may reuse a successful resolution of
+	// an address, and Admit the finding that an account has no quota at
+	// all (default 1 s; negative: never): how long an admin's change to
+	// aliases, accounts and quotas may take to reach incoming mail.
+	CacheTTL time.Duration
 }
 
 // Observation is one Deliver or Append, as Options.Observe sees it.
@@ -82,8 +82,9 @@ type Observation struct {
 
 // Deliverer delivers messages. It is safe for concurrent use.
 type Deliverer struct {
-	o        Options
-	resolved resolveCache
+	o         Options
+	resolved  resolveCache
+	unlimited idSet // accounts without any quota (Admit)
 }
 
 // New returns a Deliverer.
@@ -101,10 +102,10 @@ func New(o Options) *Deliverer {
 		o.QuotaWarnings = []int{80, 95}
 	}
 	o.QuotaWarnings = warnLevels(o.QuotaWarnings)
-	if o.ResolveCacheTTL == 0 {
-		o.ResolveCacheTTL = defaultResolveTTL
+	if o.CacheTTL == 0 {
+		o.CacheTTL = defaultCacheTTL
 	}
-	return &Deliverer{o: o, resolved: resolveCache{ttl: o.ResolveCacheTTL}}
+	return &Deliverer{o: o, resolved: resolveCache{ttl: o.CacheTTL}, unlimited: idSet{ttl: o.CacheTTL}}
 }
 
 // Resolve resolves one recipient address (see directory.Resolver.Resolve).

@@ -171,3 +171,37 @@ func TestAdmittedQuota(t *testing.T) {
 		t.Errorf("INBOX: %d messages, %v; want the one that fitted", len(msgs), err)
 	}
 }
+
+// TestAdmitUnlimited: an account without any quota is not read again
+// for every recipient; a quota set meanwhile applies to CheckQuota at
+// once and to Admit within a second.
+func TestAdmitUnlimited(t *testing.T) {
+	s := testenv.NewStack(t, "alice")
+	ctx := context.Background()
+	alice := "alice@" + testenv.Domain
+	res, err := s.Deliverer.Resolve(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := res.Accounts[0]
+	if _, err := s.Deliverer.Admit(ctx, acct, 1, 5000); err != nil {
+		t.Fatalf("no quota: %v", err)
+	}
+	if err := s.Store.SetQuota(ctx, alice, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deliverer.CheckQuota(ctx, acct, 1, 5000); !errors.Is(err, store.ErrOverQuota) {
+		t.Errorf("CheckQuota right after the quota was set: %v, want over quota", err)
+	}
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for {
+		_, err := s.Deliverer.Admit(ctx, acct, 1, 5000)
+		if errors.Is(err, store.ErrOverQuota) {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("Admit 1.5 s after the quota was set: %v, want over quota", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"mailhouse/internal/store"
@@ -50,8 +51,11 @@ func (d *Deliverer) Quota(ctx context.Context, acct store.AccountID) (store.Quot
 // domain, over its storage limit (or the account over its message
 // limit).
 func (d *Deliverer) CheckQuota(ctx context.Context, acct store.Account, messages int, bytes int64) error {
-	_, err := d.Admit(ctx, acct, messages, bytes)
-	return err
+	a, err := d.readQuota(ctx, acct)
+	if err != nil {
+		return err
+	}
+	return a.check(messages, bytes)
 }
 
 // Admission is an account's quota as read when one of its addresses was
@@ -75,14 +79,55 @@ type Admission struct {
 // transfer time.
 const admissionMaxAge = time.Second
 
-// Admit is CheckQuota that also returns the figures it checked, for
-// Envelope.Admitted.
+// Admit is CheckQuota for a recipient of incoming mail (SMTP RCPT); it
+// also returns the figures it checked, for Envelope.Admitted. An account
+// found without any limit (its own, the default, a message limit or its
+// domain's) is taken to still have none for Options.CacheTTL without
+// reading again: a quota an admin sets applies to incoming mail within
+// that time (and at once to CheckQuota, which always reads).
 func (d *Deliverer) Admit(ctx context.Context, acct store.Account, messages int, bytes int64) (Admission, error) {
+	if d.unlimited.has(acct.ID) {
+		return Admission{acct: acct, read: time.Now()}, nil
+	}
 	a, err := d.readQuota(ctx, acct)
 	if err != nil {
 		return a, err
 	}
+	if a.quota.LimitBytes <= 0 && a.quota.LimitMessages <= 0 && a.domainLimit <= 0 {
+		d.unlimited.put(acct.ID)
+	}
 	return a, a.check(messages, bytes)
+}
+
+// idSet is a set of accounts, each kept for a time (ttl <= 0: never).
+type idSet struct {
+	ttl time.Duration
+
+	mu  sync.Mutex
+	ids map[store.AccountID]time.Time // expiry
+}
+
+func (s *idSet) has(id store.AccountID) bool {
+	if s.ttl <= 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.ids[id]
+	return ok && time.Now().Before(exp)
+}
+
+func (s *idSet) put(id store.AccountID) {
+	if s.ttl <= 0 {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil || len(s.ids) >= maxResolveEntries {
+		s.ids = make(map[store.AccountID]time.Time) // bounded: start over
+	}
+	s.ids[id] = now.Add(s.ttl)
 }
 
 // readQuota reads an account's quota and its domain's.

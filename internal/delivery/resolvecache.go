@@ -11,14 +11,19 @@ import (
 // Recipient resolutions are cached for a moment: SMTP resolves the same
 // few addresses for every message (several directory reads each), and a
 // busy MX sees the same recipient many times a second. Only successful
-// resolutions are kept, for Options.ResolveCacheTTL (default 1 s), so
+// resolutions are kept, for Options.CacheTTL (default 1 s), so
 // that an admin's change (a removed alias or account, a new target)
 // takes effect within that time, and an address just created is never
 // refused because of an earlier miss. Whether an account is disabled
 // (Options.DisabledRefusesMail) is read on every call, not cached.
+//
+// Account ids may be reused by the store once the newest account is
+// deleted: mail to a deleted address could reach an account created in
+// its place within that second. Deleting and creating accounts is an
+// admin's act, rare next to mail; the window is the TTL.
 
-// defaultResolveTTL is Options.ResolveCacheTTL's default.
-const defaultResolveTTL = time.Second
+// defaultCacheTTL is Options.CacheTTL's default.
+const defaultCacheTTL = time.Second
 
 // maxResolveEntries bounds the cache: past it, expired entries and then
 // an eighth of the others are dropped.

@@ -61,8 +61,8 @@ func TestResolveCache(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	// ResolveCacheTTL < 0: every call reads the directory.
-	nc := delivery.New(delivery.Options{Store: s.Store, Resolver: s.Resolver, ResolveCacheTTL: -1})
+	// CacheTTL < 0: every call reads the directory.
+	nc := delivery.New(delivery.Options{Store: s.Store, Resolver: s.Resolver, CacheTTL: -1})
 	if err := s.Store.AddAlias(ctx, store.Alias{Address: team, Targets: []string{"alice@" + testenv.Domain}}); err != nil {
 		t.Fatal(err)
 	}
