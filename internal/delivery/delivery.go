@@ -82,9 +82,8 @@ type Observation struct {
 
 // Deliverer delivers messages. It is safe for concurrent use.
 type Deliverer struct {
-	o         Options
-	resolved  resolveCache
-	unlimited idSet // accounts without any quota (Admit)
+	o     Options
+	cache *caches
 }
 
 // New returns a Deliverer.
@@ -105,7 +104,7 @@ func New(o Options) *Deliverer {
 	if o.CacheTTL == 0 {
 		o.CacheTTL = defaultCacheTTL
 	}
-	return &Deliverer{o: o, resolved: resolveCache{ttl: o.CacheTTL}, unlimited: idSet{ttl: o.CacheTTL}}
+	return &Deliverer{o: o, cache: newCaches(o.CacheTTL)}
 }
 
 // Resolve resolves one recipient address (see directory.Resolver.Resolve).
@@ -113,13 +112,13 @@ func New(o Options) *Deliverer {
 // A recipient that needs external forwarding while no queue is
 // configured gives ErrNoQueue.
 func (d *Deliverer) Resolve(ctx context.Context, addr string) (directory.Resolution, error) {
-	res, ok := d.resolved.get(addr)
+	res, ok := d.cache.resolution(addr)
 	var err error
 	if !ok {
 		if res, err = d.o.Resolver.Resolve(ctx, addr); err != nil {
 			return res, err
 		}
-		d.resolved.put(addr, res)
+		d.cache.putResolution(addr, res)
 	}
 	if d.o.DisabledRefusesMail {
 		if res, err = d.withoutDisabled(ctx, res); err != nil {
@@ -286,7 +285,14 @@ func (d *Deliverer) targetMailbox(ctx context.Context, acct store.AccountID, jun
 			}
 		}
 	}
-	return d.o.Store.GetMailbox(ctx, acct, "INBOX")
+	if mb, ok := d.cache.inbox.get(acct); ok {
+		return mb, nil
+	}
+	mb, err := d.o.Store.GetMailbox(ctx, acct, "INBOX")
+	if err == nil {
+		d.cache.inbox.put(acct, mb)
+	}
+	return mb, err
 }
 
 // HasQueue reports whether external recipients can be accepted.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"mailhouse/internal/store"
@@ -86,7 +85,7 @@ const admissionMaxAge = time.Second
 // reading again: a quota an admin sets applies to incoming mail within
 // that time (and at once to CheckQuota, which always reads).
 func (d *Deliverer) Admit(ctx context.Context, acct store.Account, messages int, bytes int64) (Admission, error) {
-	if d.unlimited.has(acct.ID) {
+	if _, ok := d.cache.unlimited.get(acct.ID); ok {
 		return Admission{acct: acct, read: time.Now()}, nil
 	}
 	a, err := d.readQuota(ctx, acct)
@@ -94,40 +93,9 @@ func (d *Deliverer) Admit(ctx context.Context, acct store.Account, messages int,
 		return a, err
 	}
 	if a.quota.LimitBytes <= 0 && a.quota.LimitMessages <= 0 && a.domainLimit <= 0 {
-		d.unlimited.put(acct.ID)
+		d.cache.unlimited.put(acct.ID, struct{}{})
 	}
 	return a, a.check(messages, bytes)
-}
-
-// idSet is a set of accounts, each kept for a time (ttl <= 0: never).
-type idSet struct {
-	ttl time.Duration
-
-	mu  sync.Mutex
-	ids map[store.AccountID]time.Time // expiry
-}
-
-func (s *idSet) has(id store.AccountID) bool {
-	if s.ttl <= 0 {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	exp, ok := s.ids[id]
-	return ok && time.Now().Before(exp)
-}
-
-func (s *idSet) put(id store.AccountID) {
-	if s.ttl <= 0 {
-		return
-	}
-	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ids == nil || len(s.ids) >= maxResolveEntries {
-		s.ids = make(map[store.AccountID]time.Time) // bounded: start over
-	}
-	s.ids[id] = now.Add(s.ttl)
 }
 
 // readQuota reads an account's quota and its domain's.

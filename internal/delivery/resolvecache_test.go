@@ -76,3 +76,32 @@ func TestResolveCache(t *testing.T) {
 		t.Errorf("uncached, right after removal: %v, want unknown user", err)
 	}
 }
+
+// TestDeliverAfterAccountDeleted: a delivery to an account deleted a
+// moment ago, through a cached resolution and INBOX, fails (a temporary
+// error to the sender) and stores nothing.
+func TestDeliverAfterAccountDeleted(t *testing.T) {
+	s := testenv.NewStack(t, "alice", "carol")
+	ctx := context.Background()
+	carol := "carol@" + testenv.Domain
+	r, err := s.Deliverer.Resolve(ctx, carol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := delivery.Envelope{From: "x@elsewhere.test", Recipients: []directory.Resolution{r}, Data: []byte(msg)}
+	if _, err := s.Deliverer.Deliver(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store.DeleteAccount(ctx, carol); err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := s.Deliverer.Resolve(ctx, carol); err == nil {
+		env.Recipients = []directory.Resolution{r2}
+	}
+	if _, err := s.Deliverer.Deliver(ctx, env); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delivery to a deleted account: %v, want not found", err)
+	}
+	if msgs, err := s.Store.ListMessages(ctx, s.Mailbox(t, "alice@"+testenv.Domain, "INBOX").ID); err != nil || len(msgs) != 0 {
+		t.Errorf("alice's INBOX: %d messages, %v", len(msgs), err)
+	}
+}
