@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"mailhouse/internal/store"
 )
@@ -78,12 +79,30 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	return o.err
 }
 
+// maxGather bounds how long the committer waits for more writes before
+// committing a group smaller than the last one (see commitLoop).
+const maxGather = 2 * time.Millisecond
+
 // commitLoop is the committer goroutine. It takes every op already
 // waiting, up to maxBatch, and commits them as one group.
+//
+// Writers that were answered together tend to come back together (each
+// SMTP session sends its next message), but not at the same instant: the
+// first one back would otherwise get a commit (an fsync) of its own while
+// the rest queue behind it, which doubles the fsyncs per message just
+// when the disk is slow. So when fewer ops are waiting than the last
+// group had, the committer waits for the others a little: at most as
+// long as the last commit took, and never more than maxGather. A lone
+// writer (last group of one) never waits. Nobody is answered before
+// their group has committed.
 func (s *Store) commitLoop() {
 	defer close(s.committerDone)
 	batch := make([]*op, 0, maxBatch)
-	for {
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
+	last, lastDur := 0, time.Duration(0) // size and duration of the last group
+	closed := false
+	for !closed {
 		o, ok := <-s.ops
 		if !ok {
 			return
@@ -94,6 +113,7 @@ func (s *Store) commitLoop() {
 			select {
 			case o, ok := <-s.ops:
 				if !ok {
+					closed = true
 					break fill
 				}
 				batch = append(batch, o)
@@ -101,13 +121,32 @@ func (s *Store) commitLoop() {
 				break fill
 			}
 		}
+		if want := min(last, maxBatch); !closed && len(batch) < want && lastDur > 0 {
+			gather.Reset(min(lastDur, maxGather))
+		wait:
+			for len(batch) < want {
+				select {
+				case o, ok := <-s.ops:
+					if !ok {
+						closed = true
+						break wait
+					}
+					batch = append(batch, o)
+				case <-gather.C:
+					break wait
+				}
+			}
+			gather.Stop()
+		}
 		run := batch[:0:0]
 		for _, o := range batch {
 			if o.state.CompareAndSwap(opPending, opTaken) {
 				run = append(run, o)
 			}
 		}
+		start := time.Now()
 		s.commitGroup(run)
+		last, lastDur = len(run), time.Since(start)
 		clear(batch) // drop references to answered ops
 	}
 }
