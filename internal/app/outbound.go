@@ -19,9 +19,9 @@ import (
 // our own users.
 func (a *App) buildOutbound() {
 	cfg := a.cfg
-	res := dnsx.System()
+	res := dnsx.SystemCache(dnsx.CacheOptions{})
 	if cfg.DNS.Resolver != "" {
-		res = dnsx.Via(cfg.DNS.Resolver)
+		res = dnsx.NewCache(cfg.DNS.Resolver, dnsx.CacheOptions{})
 	}
 	log := a.log.With("part", "queue")
 	var relay *smtpclient.Relay

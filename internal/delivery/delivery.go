@@ -63,6 +63,11 @@ type Options struct {
 	// Resolve refuse a disabled account's mail with ErrDisabled; by
 	// default a disabled account keeps receiving.
 	DisabledRefusesMail bool
+	// CacheTTL is how long Resolve may reuse a successful resolution of
+	// an address, and Admit the finding that an account has no quota at
+	// all (default 1 s; negative: never): how long an admin's change to
+	// aliases, accounts and quotas may take to reach incoming mail.
+	CacheTTL time.Duration
 }
 
 // Observation is one Deliver or Append, as Options.Observe sees it.
@@ -77,7 +82,8 @@ type Observation struct {
 
 // Deliverer delivers messages. It is safe for concurrent use.
 type Deliverer struct {
-	o Options
+	o     Options
+	cache *caches
 }
 
 // New returns a Deliverer.
@@ -95,7 +101,10 @@ func New(o Options) *Deliverer {
 		o.QuotaWarnings = []int{80, 95}
 	}
 	o.QuotaWarnings = warnLevels(o.QuotaWarnings)
-	return &Deliverer{o: o}
+	if o.CacheTTL == 0 {
+		o.CacheTTL = defaultCacheTTL
+	}
+	return &Deliverer{o: o, cache: newCaches(o.CacheTTL)}
 }
 
 // Resolve resolves one recipient address (see directory.Resolver.Resolve).
@@ -103,9 +112,13 @@ func New(o Options) *Deliverer {
 // A recipient that needs external forwarding while no queue is
 // configured gives ErrNoQueue.
 func (d *Deliverer) Resolve(ctx context.Context, addr string) (directory.Resolution, error) {
-	res, err := d.o.Resolver.Resolve(ctx, addr)
-	if err != nil {
-		return res, err
+	res, ok := d.cache.resolution(addr)
+	var err error
+	if !ok {
+		if res, err = d.o.Resolver.Resolve(ctx, addr); err != nil {
+			return res, err
+		}
+		d.cache.putResolution(addr, res)
 	}
 	if d.o.DisabledRefusesMail {
 		if res, err = d.withoutDisabled(ctx, res); err != nil {
@@ -159,6 +172,10 @@ type Envelope struct {
 	// Junk files local copies in each account's \Junk mailbox instead of
 	// INBOX (a DMARC p=quarantine verdict).
 	Junk bool
+	// Admitted are the quota readings of Admit for the recipients'
+	// accounts, if the caller checked them a moment ago (SMTP RCPT);
+	// recent ones are checked against instead of reading them again.
+	Admitted []Admission
 }
 
 // Result says where a message went.
@@ -209,7 +226,7 @@ func (d *Deliverer) deliver(ctx context.Context, env Envelope) (Result, error) {
 				return res, fmt.Errorf("delivery to %s: %w", acct.Address, err)
 			}
 			prefix := tracePrefix(env.From, acct.Address)
-			qc, err := d.admit(ctx, acct, int64(len(prefix)+len(env.Data)))
+			qc, err := d.admit(ctx, acct, int64(len(prefix)+len(env.Data)), env.Admitted)
 			if err != nil {
 				return res, fmt.Errorf("delivery to %s: %w", acct.Address, err)
 			}
@@ -268,7 +285,14 @@ func (d *Deliverer) targetMailbox(ctx context.Context, acct store.AccountID, jun
 			}
 		}
 	}
-	return d.o.Store.GetMailbox(ctx, acct, "INBOX")
+	if mb, ok := d.cache.inbox.get(acct); ok {
+		return mb, nil
+	}
+	mb, err := d.o.Store.GetMailbox(ctx, acct, "INBOX")
+	if err == nil {
+		d.cache.inbox.put(acct, mb)
+	}
+	return mb, err
 }
 
 // HasQueue reports whether external recipients can be accepted.
@@ -302,7 +326,7 @@ func (d *Deliverer) append(ctx context.Context, mailbox store.MailboxID, flags [
 	if err != nil {
 		return store.Delivered{}, fmt.Errorf("append: %w", err)
 	}
-	qc, err := d.admit(ctx, acct, int64(len(data)))
+	qc, err := d.admit(ctx, acct, int64(len(data)), nil)
 	if err != nil {
 		return store.Delivered{}, fmt.Errorf("append: %w", err)
 	}

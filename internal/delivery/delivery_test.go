@@ -129,3 +129,79 @@ func TestAppend(t *testing.T) {
 		t.Fatalf("stored %q", b)
 	}
 }
+
+// TestAdmittedQuota: the quota read at RCPT (Admit) is what Deliver
+// checks the real size against while it is recent, so a message larger
+// than announced is still refused; an older reading is read again, so a
+// lowered quota counts.
+func TestAdmittedQuota(t *testing.T) {
+	s := testenv.NewStack(t, "alice")
+	ctx := context.Background()
+	alice := "alice@" + testenv.Domain
+	if err := s.Store.SetQuota(ctx, alice, 4096); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Deliverer.Resolve(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := s.Deliverer.Admit(ctx, res.Accounts[0], 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := func(size int) delivery.Envelope {
+		data := msg + strings.Repeat("x", size) + "\r\n"
+		return delivery.Envelope{From: "x@elsewhere.test", Recipients: []directory.Resolution{res}, Data: []byte(data),
+			Admitted: []delivery.Admission{adm}}
+	}
+	if _, err := s.Deliverer.Deliver(ctx, env(5000)); !errors.Is(err, store.ErrOverQuota) {
+		t.Fatalf("5 KB into a 4 KB quota: %v, want over quota", err)
+	}
+	if _, err := s.Deliverer.Deliver(ctx, env(100)); err != nil {
+		t.Fatalf("a small message: %v", err)
+	}
+	if err := s.Store.SetQuota(ctx, alice, 10); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the age at which a reading is reused
+	if _, err := s.Deliverer.Deliver(ctx, env(100)); !errors.Is(err, store.ErrOverQuota) {
+		t.Errorf("after the quota was lowered: %v, want over quota", err)
+	}
+	if msgs, err := s.Store.ListMessages(ctx, s.Mailbox(t, alice, "INBOX").ID); err != nil || len(msgs) != 1 {
+		t.Errorf("INBOX: %d messages, %v; want the one that fitted", len(msgs), err)
+	}
+}
+
+// TestAdmitUnlimited: an account without any quota is not read again
+// for every recipient; a quota set meanwhile applies to CheckQuota at
+// once and to Admit within a second.
+func TestAdmitUnlimited(t *testing.T) {
+	s := testenv.NewStack(t, "alice")
+	ctx := context.Background()
+	alice := "alice@" + testenv.Domain
+	res, err := s.Deliverer.Resolve(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := res.Accounts[0]
+	if _, err := s.Deliverer.Admit(ctx, acct, 1, 5000); err != nil {
+		t.Fatalf("no quota: %v", err)
+	}
+	if err := s.Store.SetQuota(ctx, alice, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deliverer.CheckQuota(ctx, acct, 1, 5000); !errors.Is(err, store.ErrOverQuota) {
+		t.Errorf("CheckQuota right after the quota was set: %v, want over quota", err)
+	}
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for {
+		_, err := s.Deliverer.Admit(ctx, acct, 1, 5000)
+		if errors.Is(err, store.ErrOverQuota) {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("Admit 1.5 s after the quota was set: %v, want over quota", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

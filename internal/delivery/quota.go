@@ -50,29 +50,80 @@ func (d *Deliverer) Quota(ctx context.Context, acct store.AccountID) (store.Quot
 // domain, over its storage limit (or the account over its message
 // limit).
 func (d *Deliverer) CheckQuota(ctx context.Context, acct store.Account, messages int, bytes int64) error {
-	q, err := d.Quota(ctx, acct.ID)
+	a, err := d.readQuota(ctx, acct)
 	if err != nil {
 		return err
 	}
-	return d.checkQuota(ctx, acct, q, messages, bytes)
+	return a.check(messages, bytes)
 }
 
-func (d *Deliverer) checkQuota(ctx context.Context, acct store.Account, q store.Quota, messages int, bytes int64) error {
+// Admission is an account's quota as read when one of its addresses was
+// accepted as a recipient (SMTP RCPT). Handed back to Deliver in
+// Envelope.Admitted, it spares Deliver reading the same figures again a
+// moment later: Deliver checks the message's real size against it as
+// long as it is younger than admissionMaxAge.
+type Admission struct {
+	acct   store.Account
+	quota  store.Quota
+	domain store.Usage // the domain's use, when domainLimit > 0
+	// domainLimit is the domain's limit (0: none).
+	domainLimit int64
+	read        time.Time
+}
+
+// admissionMaxAge bounds how stale the figures Deliver checks against may
+// be. Deliveries to one account at the same moment can already together
+// go over by a message (see the top of this file); a reused reading
+// widens that window by at most this much, not by a slow client's
+// transfer time.
+const admissionMaxAge = time.Second
+
+// Admit is CheckQuota for a recipient of incoming mail (SMTP RCPT); it
+// also returns the figures it checked, for Envelope.Admitted. An account
+// found without any limit (its own, the default, a message limit or its
+// domain's) is taken to still have none for Options.CacheTTL without
+// reading again: a quota an admin sets applies to incoming mail within
+// that time (and at once to CheckQuota, which always reads).
+func (d *Deliverer) Admit(ctx context.Context, acct store.Account, messages int, bytes int64) (Admission, error) {
+	if _, ok := d.cache.unlimited.get(acct.ID); ok {
+		return Admission{acct: acct, read: time.Now()}, nil
+	}
+	a, err := d.readQuota(ctx, acct)
+	if err != nil {
+		return a, err
+	}
+	if a.quota.LimitBytes <= 0 && a.quota.LimitMessages <= 0 && a.domainLimit <= 0 {
+		d.cache.unlimited.put(acct.ID, struct{}{})
+	}
+	return a, a.check(messages, bytes)
+}
+
+// readQuota reads an account's quota and its domain's.
+func (d *Deliverer) readQuota(ctx context.Context, acct store.Account) (Admission, error) {
+	a := Admission{acct: acct, read: time.Now()}
+	var err error
+	if a.quota, err = d.Quota(ctx, acct.ID); err != nil {
+		return a, err
+	}
+	if d.o.Limits != nil && acct.Domain != "" {
+		if a.domainLimit, a.domain, err = d.o.Limits.DomainQuota(ctx, acct.Domain); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+// check says whether messages of bytes more fit in the figures read.
+func (a Admission) check(messages int, bytes int64) error {
+	q, acct := a.quota, a.acct
 	if q.LimitBytes > 0 && q.Usage.Bytes+bytes > q.LimitBytes {
 		return fmt.Errorf("%s: %d of %d bytes used, %d more: %w", acct.Address, q.Usage.Bytes, q.LimitBytes, bytes, store.ErrOverQuota)
 	}
 	if q.LimitMessages > 0 && int64(q.Usage.Messages)+int64(messages) > q.LimitMessages {
 		return fmt.Errorf("%s: %d of %d messages: %w", acct.Address, q.Usage.Messages, q.LimitMessages, store.ErrOverQuota)
 	}
-	if d.o.Limits == nil || acct.Domain == "" {
-		return nil
-	}
-	limit, used, err := d.o.Limits.DomainQuota(ctx, acct.Domain)
-	if err != nil {
-		return err
-	}
-	if limit > 0 && used.Bytes+bytes > limit {
-		return fmt.Errorf("domain %s: %d of %d bytes used, %d more: %w", acct.Domain, used.Bytes, limit, bytes, store.ErrOverQuota)
+	if a.domainLimit > 0 && a.domain.Bytes+bytes > a.domainLimit {
+		return fmt.Errorf("domain %s: %d of %d bytes used, %d more: %w", acct.Domain, a.domain.Bytes, a.domainLimit, bytes, store.ErrOverQuota)
 	}
 	return nil
 }
@@ -85,16 +136,28 @@ type quotaCheck struct {
 	bytes int64
 }
 
-// admit checks one account before a delivery of bytes to it.
-func (d *Deliverer) admit(ctx context.Context, acct store.Account, bytes int64) (quotaCheck, error) {
-	q, err := d.Quota(ctx, acct.ID)
-	if err != nil {
+// admit checks one account before a delivery of bytes to it, against a
+// recent Admission of that account when one is given, else against
+// figures read now.
+func (d *Deliverer) admit(ctx context.Context, acct store.Account, bytes int64, recent []Admission) (quotaCheck, error) {
+	var a Admission
+	found := false
+	for _, r := range recent {
+		if r.acct.ID == acct.ID && time.Since(r.read) < admissionMaxAge {
+			a, found = r, true
+			break
+		}
+	}
+	if !found {
+		var err error
+		if a, err = d.readQuota(ctx, acct); err != nil {
+			return quotaCheck{}, err
+		}
+	}
+	if err := a.check(1, bytes); err != nil {
 		return quotaCheck{}, err
 	}
-	if err := d.checkQuota(ctx, acct, q, 1, bytes); err != nil {
-		return quotaCheck{}, err
-	}
-	return quotaCheck{acct: acct, quota: q, bytes: bytes}, nil
+	return quotaCheck{acct: acct, quota: a.quota, bytes: bytes}, nil
 }
 
 // warn sends the quota warnings due after a delivery: one message per

@@ -68,7 +68,8 @@ func (r *Resolver) Resolve(ctx context.Context, addr string) (Resolution, error)
 	} else if !ok {
 		return Resolution{}, fmt.Errorf("%s: %w", norm, ErrNotLocal)
 	}
-	w := walker{r: r, seenAcct: map[store.AccountID]bool{}, seenExt: map[string]bool{}, path: map[string]bool{}}
+	w := walker{r: r, seenAcct: map[store.AccountID]bool{}, seenExt: map[string]bool{}, path: map[string]bool{},
+		local: map[string]bool{domain: true}}
 	if err := w.expand(ctx, norm, 0, nil); err != nil {
 		return Resolution{}, err
 	}
@@ -79,7 +80,8 @@ func (r *Resolver) Resolve(ctx context.Context, addr string) (Resolution, error)
 // leave every address resolvable: no loop, no nesting past MaxDepth, and
 // local targets that exist.
 func (r *Resolver) ValidateAlias(ctx context.Context, a store.Alias) error {
-	w := walker{r: r, seenAcct: map[store.AccountID]bool{}, seenExt: map[string]bool{}, path: map[string]bool{}, extra: &a}
+	w := walker{r: r, seenAcct: map[store.AccountID]bool{}, seenExt: map[string]bool{}, path: map[string]bool{}, extra: &a,
+		local: map[string]bool{}}
 	return w.expand(ctx, a.Address, 0, nil)
 }
 
@@ -91,6 +93,19 @@ type walker struct {
 	seenExt  map[string]bool
 	path     map[string]bool // addresses on the current expansion path
 	extra    *store.Alias    // an alias not yet stored (ValidateAlias)
+	local    map[string]bool // domains already looked up: hosted or not
+}
+
+// isLocal is IsLocalDomain, asked once per domain in one resolution.
+func (w *walker) isLocal(ctx context.Context, domain string) (bool, error) {
+	if l, ok := w.local[domain]; ok {
+		return l, nil
+	}
+	l, err := w.r.IsLocalDomain(ctx, domain)
+	if err == nil {
+		w.local[domain] = l
+	}
+	return l, err
 }
 
 func (w *walker) alias(ctx context.Context, addr string) (store.Alias, error) {
@@ -113,7 +128,7 @@ func (w *walker) expand(ctx context.Context, addr string, depth int, via []strin
 	via = append(via, addr)
 
 	_, domain, _ := strings.Cut(addr, "@")
-	if local, err := w.r.IsLocalDomain(ctx, domain); err != nil {
+	if local, err := w.isLocal(ctx, domain); err != nil {
 		return err
 	} else if !local {
 		if !w.seenExt[addr] {

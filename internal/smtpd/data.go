@@ -85,6 +85,7 @@ func (s *session) Data(r io.Reader) error {
 		External:   tx.external,
 		Data:       data,
 		Junk:       junk,
+		Admitted:   tx.admitted,
 	})
 	if err != nil {
 		e := deliverError(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailhouse/internal/delivery"
 	"mailhouse/internal/directory"
 	"mailhouse/internal/store"
 )
@@ -53,7 +54,8 @@ type transaction struct {
 	sizeHint int64  // MAIL ... SIZE=
 	rcpts    []string
 	resolved []directory.Resolution
-	external []string // submission: recipients in other domains
+	admitted []delivery.Admission // quota read at RCPT, for Deliver to reuse
+	external []string             // submission: recipients in other domains
 	rejected int
 	done     bool // logged
 }
@@ -215,7 +217,8 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	// A full mailbox is refused here, before the body is sent; with
 	// MAIL ... SIZE= the announced size counts (RFC 1870 §6.3).
 	for _, acct := range res.Accounts {
-		if err := s.srv.o.Deliverer.CheckQuota(ctx, acct, 1, tx.sizeHint); err != nil {
+		adm, err := s.srv.o.Deliverer.Admit(ctx, acct, 1, tx.sizeHint)
+		if err != nil {
 			tx.rejected++
 			e := rcptError(err)
 			if e == errTempLocal {
@@ -225,6 +228,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			}
 			return e
 		}
+		tx.admitted = append(tx.admitted, adm)
 	}
 	tx.rcpts = append(tx.rcpts, res.Address)
 	tx.resolved = append(tx.resolved, res)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
+	"time"
 
 	"mailhouse/internal/store"
 )
@@ -78,12 +80,38 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	return o.err
 }
 
+// maxGather bounds how long the committer waits for more writes before
+// committing a group smaller than the last one (see commitLoop).
+const maxGather = 5 * time.Millisecond
+
+// gatherWindow is how many groups back the committer looks to estimate
+// the number of writers.
+const gatherWindow = 16
+
 // commitLoop is the committer goroutine. It takes every op already
 // waiting, up to maxBatch, and commits them as one group.
+//
+// Writers that were answered together tend to come back together (each
+// SMTP session sends its next message), but not at the same instant: the
+// first one back would otherwise get a commit (an fsync) of its own while
+// the rest queue behind it, and the writers settle into two groups that
+// take turns, which doubles the fsyncs per message just when the disk is
+// slow. So the committer expects back the writers of the last two groups
+// (no more than the largest group of the last gatherWindow, an estimate
+// of how many writers there are) and, when fewer ops are waiting, waits
+// for the others a little: at most as long as the last commit took, and
+// never more than maxGather. A lone writer never waits. Nobody is
+// answered before their group has committed.
 func (s *Store) commitLoop() {
 	defer close(s.committerDone)
 	batch := make([]*op, 0, maxBatch)
-	for {
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
+	var sizes [gatherWindow]int // sizes of the last groups, a ring
+	turn := 0
+	lastDur := time.Duration(0) // how long the last group took
+	closed := false
+	for !closed {
 		o, ok := <-s.ops
 		if !ok {
 			return
@@ -94,6 +122,7 @@ func (s *Store) commitLoop() {
 			select {
 			case o, ok := <-s.ops:
 				if !ok {
+					closed = true
 					break fill
 				}
 				batch = append(batch, o)
@@ -101,13 +130,35 @@ func (s *Store) commitLoop() {
 				break fill
 			}
 		}
+		last, prev := sizes[(turn+gatherWindow-1)%gatherWindow], sizes[(turn+gatherWindow-2)%gatherWindow]
+		if want := min(last+prev, slices.Max(sizes[:]), maxBatch); !closed && len(batch) < want && lastDur > 0 {
+			gather.Reset(min(lastDur, maxGather))
+		wait:
+			for len(batch) < want {
+				select {
+				case o, ok := <-s.ops:
+					if !ok {
+						closed = true
+						break wait
+					}
+					batch = append(batch, o)
+				case <-gather.C:
+					break wait
+				}
+			}
+			gather.Stop()
+		}
 		run := batch[:0:0]
 		for _, o := range batch {
 			if o.state.CompareAndSwap(opPending, opTaken) {
 				run = append(run, o)
 			}
 		}
+		start := time.Now()
 		s.commitGroup(run)
+		lastDur = time.Since(start)
+		sizes[turn] = len(run)
+		turn = (turn + 1) % gatherWindow
 		clear(batch) // drop references to answered ops
 	}
 }

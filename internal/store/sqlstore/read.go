@@ -15,6 +15,9 @@ type reader struct {
 	s   *Store
 	ctx context.Context
 	tx  *sql.Tx // nil: each query on any pooled connection
+	// missed collects, inside a transaction, the queries that had no
+	// cached statement; readTx caches them once its connection is free.
+	missed *[]string
 }
 
 // read runs fn with queries on the read pool.
@@ -41,7 +44,15 @@ func (s *Store) readTx(ctx context.Context, fn func(r reader) error) error {
 	}
 	// Read-only: ending it by rollback loses nothing.
 	defer func() { _ = tx.Rollback() }()
-	return fn(reader{s: s, ctx: ctx, tx: tx})
+	var missed []string
+	err = fn(reader{s: s, ctx: ctx, tx: tx, missed: &missed})
+	_ = tx.Rollback()
+	// With the connection back in the pool, prepare what ran uncached, so
+	// that the next transaction does not parse the same SQL again.
+	for _, q := range missed {
+		_, _ = s.rstmt(q)
+	}
+	return err
 }
 
 // rstmt returns the pool-level prepared statement for q, or nil when the
@@ -86,7 +97,9 @@ func (r reader) query(q string, args ...any) (*sql.Rows, error) {
 	if r.tx != nil {
 		// Inside a transaction this reader already holds a connection:
 		// preparing would wait for another one (see rstmt).
-		st = r.s.cachedStmt(q)
+		if st = r.s.cachedStmt(q); st == nil && r.missed != nil {
+			*r.missed = append(*r.missed, q)
+		}
 	} else {
 		var err error
 		if st, err = r.s.rstmt(q); err != nil {
