@@ -145,39 +145,53 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 	} else if metas, err = s.metas(uids); err != nil {
 		return s.storeError(err, "FETCH")
 	}
-	enc := encoder{utf8: s.utf8}
-	var b []byte
+	// The messages still there, then their stored form read in batches.
+	present := make([]store.MessageMeta, 0, len(pos))
+	seqs := make([]int, 0, len(pos))
 	missing := false
 	for i, p := range pos {
-		uid := uids[i]
-		m, ok := metas(uid)
-		if !ok || sel.expunged[uid] {
+		m, ok := metas(uids[i])
+		if !ok || sel.expunged[uids[i]] {
 			missing = true
 			continue
 		}
-		var msg *stored
-		if plan.parsed || plan.body {
-			msg, err = s.readStored(m, plan.body)
-			if errors.Is(err, store.ErrNotFound) {
-				missing = true
-				continue
-			}
-			if err != nil {
+		present = append(present, m)
+		seqs = append(seqs, p)
+	}
+	n := fetchNeed(plan)
+	enc := encoder{utf8: s.utf8}
+	var b []byte
+	for start := 0; start < len(present); {
+		end := batchEnd(present, start, n)
+		var msgs []*stored
+		if n > needNone {
+			if msgs, err = s.readBatch(present[start:end], n); err != nil {
 				return s.storeError(err, "FETCH")
 			}
 		}
-		b = append(b[:0], "* "...)
-		b = appendUint(b, uint64(p+1))
-		b = append(b, " FETCH ("...)
-		b, err = s.fetchItems(b, plan, m, msg, enc, seenSet[uid])
-		if err != nil {
-			return err
+		for j := start; j < end; j++ {
+			m := &present[j]
+			var msg *stored
+			if n > needNone {
+				if msg = msgs[j-start]; msg == nil {
+					missing = true
+					continue
+				}
+			}
+			b = append(b[:0], "* "...)
+			b = appendUint(b, uint64(seqs[j]+1))
+			b = append(b, " FETCH ("...)
+			b, err = s.fetchItems(b, plan, *m, msg, enc, seenSet[m.UID])
+			if err != nil {
+				return err
+			}
+			b = append(b, ")\r\n"...)
+			s.writeBytes(b)
+			if cap(b) > 1<<20 {
+				b = nil // do not keep a large message's buffer
+			}
 		}
-		b = append(b, ")\r\n"...)
-		s.writeBytes(b)
-		if cap(b) > 1<<20 {
-			b = nil // do not keep a large message's buffer
-		}
+		start = end
 	}
 	if missing {
 		// RFC 9051 §7.1: some messages were expunged by another session.
@@ -192,9 +206,10 @@ func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, b
 	ctx, cancel := s.ctx()
 	defer cancel()
 	mbID := s.sel.mb.ID
-	if len(uids) > listThreshold {
-		// uids ascend: one query for their UID range.
-		all, err := s.srv.sync.ListMessagesRange(ctx, mbID, slices.Min(uids), slices.Max(uids))
+	if lo, hi := slices.Min(uids), slices.Max(uids); len(uids) > listThreshold || int64(hi-lo) < 4*int64(len(uids))+16 {
+		// uids ascend: one query for their UID range, when it is not
+		// much wider than the UIDs asked for.
+		all, err := s.srv.sync.ListMessagesRange(ctx, mbID, lo, hi)
 		if err != nil {
 			return nil, err
 		}

@@ -96,6 +96,8 @@ type Server struct {
 	wg         sync.WaitGroup
 	done       chan struct{} // closed by Shutdown
 	panics     atomic.Int64  // sessions ended by a recovered panic (a bug)
+
+	structs structCache // decoded structures shared by the sessions (structcache.go)
 }
 
 // New returns a Server.
