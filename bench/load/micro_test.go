@@ -141,5 +141,9 @@ func BenchmarkIMAPMix(b *testing.B) {
 		}
 		b.ReportMetric(r.Total.PerSec, "ops/s")
 		b.ReportMetric(r.Total.P99.Seconds()*1000, "p99-ms")
+		for _, op := range r.Ops {
+			b.ReportMetric(op.P50.Seconds()*1000, op.Name+"-p50-ms")
+			b.ReportMetric(op.P99.Seconds()*1000, op.Name+"-p99-ms")
+		}
 	}
 }

@@ -200,12 +200,26 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 	return nil
 }
 
-// metas returns a lookup of the messages' metadata: one query for the
-// whole mailbox when many are wanted, else one per message.
+// metas returns a lookup of the messages' metadata (uids ascending): one
+// batch query for a few, one range query for many.
 func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, bool), error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	mbID := s.sel.mb.ID
+	byUID := func(all []store.MessageMeta) func(store.UID) (store.MessageMeta, bool) {
+		return func(u store.UID) (store.MessageMeta, bool) {
+			i, ok := slices.BinarySearchFunc(all, u, func(m store.MessageMeta, u store.UID) int { return int(int64(m.UID) - int64(u)) })
+			if !ok {
+				return store.MessageMeta{}, false
+			}
+			return all[i], true
+		}
+	}
+	if len(uids) <= listThreshold {
+		if all, ok, err := s.readMetas(uids); ok {
+			return byUID(all), err
+		}
+	}
 	if lo, hi := slices.Min(uids), slices.Max(uids); len(uids) > listThreshold || int64(hi-lo) < 4*int64(len(uids))+16 {
 		// uids ascend: one query for their UID range, when it is not
 		// much wider than the UIDs asked for.
@@ -213,13 +227,7 @@ func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, b
 		if err != nil {
 			return nil, err
 		}
-		return func(u store.UID) (store.MessageMeta, bool) {
-			i, ok := slices.BinarySearchFunc(all, u, func(m store.MessageMeta, u store.UID) int { return int(int64(m.UID) - int64(u)) })
-			if !ok {
-				return store.MessageMeta{}, false
-			}
-			return all[i], true
-		}, nil
+		return byUID(all), nil
 	}
 	got := make(map[store.UID]store.MessageMeta, len(uids))
 	for _, u := range uids {

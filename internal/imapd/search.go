@@ -159,8 +159,12 @@ func (s *session) searchEach(key *imapwire.SearchKey, wantParsed bool, fn func(c
 	defer cancel()
 	var all []store.MessageMeta
 	if len(sel.uids) > 0 {
+		var ok bool
 		var err error
-		all, err = s.srv.sync.ListMessagesRange(ctx, sel.mb.ID, sel.uids[0], sel.lastUID())
+		all, ok, err = s.readMetas(sel.uids)
+		if !ok {
+			all, err = s.srv.sync.ListMessagesRange(ctx, sel.mb.ID, sel.uids[0], sel.lastUID())
+		}
 		if err != nil {
 			return s.storeError(err, "SEARCH")
 		}

@@ -126,12 +126,16 @@ func (s *session) readBatch(ms []store.MessageMeta, n need) ([]*stored, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	rows, err := br.ReadBatch(ctx, s.sel.mb.ID, missing, n >= needHeader)
+	parts := store.BatchParsed
+	if n >= needHeader {
+		parts |= store.BatchBody
+	}
+	rows, err := br.ReadBatch(ctx, s.sel.mb.ID, missing, parts)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
-		i, ok := at[r.UID]
+		i, ok := at[r.Meta.UID]
 		if !ok {
 			continue
 		}
@@ -182,4 +186,24 @@ func (s *session) keep(m *store.MessageMeta, msg *stored, n need, rawLen int) *s
 		return &stored{msg: head, prefixLen: msg.prefixLen, st: msg.st}
 	}
 	return msg
+}
+
+// readMetas returns the metadata of the messages among uids (at most
+// store.MaxBatch) that exist, by UID, in one query when the store can.
+func (s *session) readMetas(uids []store.UID) ([]store.MessageMeta, bool, error) {
+	br, ok := s.srv.o.Store.(store.BatchReader)
+	if !ok || len(uids) > store.MaxBatch {
+		return nil, false, nil
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := br.ReadBatch(ctx, s.sel.mb.ID, uids, 0)
+	if err != nil {
+		return nil, true, err
+	}
+	ms := make([]store.MessageMeta, len(rows))
+	for i := range rows {
+		ms[i] = rows[i].Meta
+	}
+	return ms, true, nil
 }

@@ -57,45 +57,59 @@ func testBatch(e *env) {
 	// never existed: the ones that exist, once each, by UID.
 	ask := []store.UID{uids[5], uids[0], 999, uids[1], uids[3], uids[0], uids[2], uids[4]}
 	want := []store.UID{uids[0], uids[2], uids[3], uids[4], uids[5]}
-	for _, withBody := range []bool{false, true} {
-		got, err := br.ReadBatch(e.ctx, in.ID, ask, withBody)
+	for _, parts := range []store.BatchParts{0, store.BatchParsed, store.BatchBody, store.BatchParsed | store.BatchBody} {
+		got, err := br.ReadBatch(e.ctx, in.ID, ask, parts)
 		e.must(err)
 		var gotUIDs []store.UID
 		for _, m := range got {
-			gotUIDs = append(gotUIDs, m.UID)
-			parsed, err := e.s.ReadParsed(e.ctx, in.ID, m.UID)
+			u := m.Meta.UID
+			gotUIDs = append(gotUIDs, u)
+			meta, err := e.s.GetMessage(e.ctx, in.ID, u)
 			e.must(err)
+			if fmt.Sprint(m.Meta) != fmt.Sprint(meta) || !m.Meta.InternalDate.Equal(meta.InternalDate) {
+				e.Errorf("parts %d: UID %d: Meta %+v, GetMessage %+v", parts, u, m.Meta, meta)
+			}
+			parsed, err := e.s.ReadParsed(e.ctx, in.ID, u)
+			e.must(err)
+			if parts&store.BatchParsed == 0 {
+				parsed = nil
+			}
 			if !bytes.Equal(m.Parsed, parsed) {
-				e.Errorf("withBody %v: UID %d: Parsed %q, ReadParsed %q", withBody, m.UID, m.Parsed, parsed)
+				e.Errorf("parts %d: UID %d: Parsed %q, want %q", parts, u, m.Parsed, parsed)
 			}
-			if !withBody {
-				if m.Message != nil {
-					e.Errorf("UID %d: message bytes returned without being asked for", m.UID)
-				}
-				continue
+			var msg []byte
+			if parts&store.BatchBody != 0 {
+				msg, err = e.s.ReadMessage(e.ctx, in.ID, u)
+				e.must(err)
 			}
-			msg, err := e.s.ReadMessage(e.ctx, in.ID, m.UID)
-			e.must(err)
-			if !bytes.Equal(m.Message, msg) {
-				e.Errorf("UID %d: Message %q, ReadMessage %q", m.UID, m.Message, msg)
+			if !bytes.Equal(m.Message, msg) || (msg == nil) != (m.Message == nil) {
+				e.Errorf("parts %d: UID %d: Message %q, want %q", parts, u, m.Message, msg)
 			}
 		}
 		if !slices.Equal(gotUIDs, want) {
-			e.Errorf("withBody %v: UIDs %v, want %v", withBody, gotUIDs, want)
+			e.Errorf("parts %d: UIDs %v, want %v", parts, gotUIDs, want)
 		}
+	}
+	// Flags and modseqs are read fresh.
+	_, err = e.s.UpdateFlags(e.ctx, store.FlagUpdate{Mailbox: in.ID, UIDs: []store.UID{uids[2]}, Op: store.FlagsAdd, Flags: []string{store.FlagFlagged}})
+	e.must(err)
+	got, err := br.ReadBatch(e.ctx, in.ID, []store.UID{uids[2]}, 0)
+	e.must(err)
+	if len(got) != 1 || !slices.Equal(got[0].Meta.Flags, []string{store.FlagFlagged}) {
+		e.Errorf("after STORE: %+v", got)
 	}
 
 	// Other mailboxes' messages are not returned; empty and unknown
 	// mailboxes give nothing.
-	got, err := br.ReadBatch(e.ctx, other.ID, uids, true)
+	got, err = br.ReadBatch(e.ctx, other.ID, uids, store.BatchBody)
 	e.must(err)
-	if len(got) != 1 || got[0].UID != 1 || !bytes.HasSuffix(got[0].Message, body("batch-3", 500)) {
+	if len(got) != 1 || got[0].Meta.UID != 1 || got[0].Meta.Mailbox != other.ID || !bytes.HasSuffix(got[0].Message, body("batch-3", 500)) {
 		e.Errorf("Archive batch = %+v", got)
 	}
-	if got, err := br.ReadBatch(e.ctx, in.ID, nil, true); err != nil || len(got) != 0 {
+	if got, err := br.ReadBatch(e.ctx, in.ID, nil, store.BatchBody); err != nil || len(got) != 0 {
 		e.Errorf("empty batch = %v, %v", got, err)
 	}
-	if got, err := br.ReadBatch(e.ctx, 1<<40, uids, false); err != nil || len(got) != 0 {
+	if got, err := br.ReadBatch(e.ctx, 1<<40, uids, store.BatchParsed); err != nil || len(got) != 0 {
 		e.Errorf("batch of an unknown mailbox = %v, %v", got, err)
 	}
 
@@ -104,10 +118,10 @@ func testBatch(e *env) {
 	for i := range many {
 		many[i] = store.UID(i + 1)
 	}
-	if got, err := br.ReadBatch(e.ctx, in.ID, many, false); err != nil || len(got) != len(want) {
+	if got, err := br.ReadBatch(e.ctx, in.ID, many, 0); err != nil || len(got) != len(want) {
 		e.Errorf("batch of %d UIDs: %d messages, %v", len(many), len(got), err)
 	}
-	if _, err := br.ReadBatch(e.ctx, in.ID, append(many, 1), false); err == nil {
+	if _, err := br.ReadBatch(e.ctx, in.ID, append(many, 1), 0); err == nil {
 		e.Errorf("batch of %d UIDs accepted", len(many)+1)
 	}
 }
