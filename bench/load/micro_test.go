@@ -13,6 +13,7 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -123,9 +124,24 @@ func BenchmarkIMAPStore(b *testing.B) {
 // accounts of 200 messages, 5 s per iteration (use -benchtime 1x): for
 // profiling the whole mix with -cpuprofile.
 func BenchmarkIMAPMix(b *testing.B) {
-	_, imaps := startServer(b, "u1", "u2", "u3", "u4")
+	imapMix(b, "u1", "u2", "u3", "u4")
+}
+
+// BenchmarkIMAPMix20: the same mix on 20 accounts, one session each, as
+// compare.sh runs it: 4,000 messages, more than the server's structure
+// cache holds.
+func BenchmarkIMAPMix20(b *testing.B) {
+	var names []string
+	for i := 1; i <= 20; i++ {
+		names = append(names, fmt.Sprintf("u%d", i))
+	}
+	imapMix(b, names...)
+}
+
+func imapMix(b *testing.B, names ...string) {
+	_, imaps := startServer(b, names...)
 	ctx := context.Background()
-	users := addrs("u1", "u2", "u3", "u4")
+	users := addrs(names...)
 	if _, err := Populate(ctx, PopulateOptions{Target: imaps, Users: users, Pass: testenv.Password, Messages: 200}); err != nil {
 		b.Fatal(err)
 	}

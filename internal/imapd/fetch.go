@@ -165,7 +165,7 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 		end := batchEnd(present, start, n)
 		var msgs []*stored
 		if n > needNone {
-			if msgs, err = s.readBatch(present[start:end], n); err != nil {
+			if msgs, err = s.readBatch(present[start:end], n, false); err != nil {
 				return s.storeError(err, "FETCH")
 			}
 		}
@@ -201,7 +201,7 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 }
 
 // metas returns a lookup of the messages' metadata (uids ascending): one
-// batch query for a few, one range query for many.
+// batch query (up to store.MaxBatch), else one range query.
 func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, bool), error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -215,10 +215,8 @@ func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, b
 			return all[i], true
 		}
 	}
-	if len(uids) <= listThreshold {
-		if all, ok, err := s.readMetas(uids); ok {
-			return byUID(all), err
-		}
+	if all, ok, err := s.readMetas(uids); ok {
+		return byUID(all), err
 	}
 	if lo, hi := slices.Min(uids), slices.Max(uids); len(uids) > listThreshold || int64(hi-lo) < 4*int64(len(uids))+16 {
 		// uids ascend: one query for their UID range, when it is not

@@ -194,7 +194,7 @@ func (s *session) searchEach(key *imapwire.SearchKey, wantParsed bool, fn func(c
 		var msgs []*stored
 		if n > needNone {
 			var err error
-			if msgs, err = s.readBatch(present[start:end], n); err != nil {
+			if msgs, err = s.readBatch(present[start:end], n, true); err != nil {
 				return s.storeError(err, "SEARCH")
 			}
 		}

@@ -89,8 +89,9 @@ func batchEnd(ms []store.MessageMeta, start int, n need) int {
 // (n > needNone): the result is aligned with ms, nil where a message is
 // gone. Structures (and headers) come from the server's cache when it
 // has them; the others from one store query when the store can
-// (store.BatchReader), else one message at a time.
-func (s *session) readBatch(ms []store.MessageMeta, n need) ([]*stored, error) {
+// (store.BatchReader), else one message at a time. scan: see
+// structCache.put.
+func (s *session) readBatch(ms []store.MessageMeta, n need, scan bool) ([]*stored, error) {
 	out := make([]*stored, len(ms))
 	validity := s.sel.mb.UIDValidity
 	var missing []store.UID
@@ -120,7 +121,7 @@ func (s *session) readBatch(ms []store.MessageMeta, n need) ([]*stored, error) {
 			if err != nil {
 				return nil, err
 			}
-			out[i] = s.keep(&ms[i], msg, n, 0)
+			out[i] = s.keep(&ms[i], msg, n, 0, scan)
 		}
 		return out, nil
 	}
@@ -153,10 +154,10 @@ func (s *session) readBatch(ms []store.MessageMeta, n need) ([]*stored, error) {
 			if err != nil {
 				return nil, err
 			}
-			out[i] = s.keep(m, msg, n, 0)
+			out[i] = s.keep(m, msg, n, 0, scan)
 			continue
 		}
-		out[i] = s.keep(m, msg, n, len(r.Parsed))
+		out[i] = s.keep(m, msg, n, len(r.Parsed), scan)
 	}
 	return out, nil
 }
@@ -165,7 +166,7 @@ func (s *session) readBatch(ms []store.MessageMeta, n need) ([]*stored, error) {
 // encoding, 0 when it was parsed now and so is not cached) and returns
 // what the caller needs of it: for needHeader, only the header, so that
 // the body is not held.
-func (s *session) keep(m *store.MessageMeta, msg *stored, n need, rawLen int) *stored {
+func (s *session) keep(m *store.MessageMeta, msg *stored, n need, rawLen int, scan bool) *stored {
 	var head []byte
 	if n >= needHeader && msg.msg != nil {
 		head = msg.msg[:msg.prefixLen+int(min(max(msg.st.Root.BodyStart, 0), int64(len(msg.body()))))]
@@ -177,7 +178,7 @@ func (s *session) keep(m *store.MessageMeta, msg *stored, n need, rawLen int) *s
 			// A copy: the cache must not pin the whole message.
 			cached = append([]byte(nil), head...)
 		}
-		s.srv.structs.put(structKey{m.Mailbox, s.sel.mb.UIDValidity, m.UID}, m, msg.st, rawLen, cached)
+		s.srv.structs.put(structKey{m.Mailbox, s.sel.mb.UIDValidity, m.UID}, m, msg.st, rawLen, cached, scan)
 		if n == needHeader {
 			head = cached
 		}

@@ -77,8 +77,11 @@ func (c *structCache) get(key structKey, m *store.MessageMeta, withHead bool) *s
 }
 
 // put caches a message's structure and, unless nil, its header. It keeps
-// neither when they are larger than a tenth of the bound.
-func (c *structCache) put(key structKey, m *store.MessageMeta, st *message.Structure, rawLen int, head []byte) {
+// neither when they are larger than a tenth of the bound. With scan (a
+// SEARCH going through a whole mailbox) it only fills free room and
+// evicts nothing, so that scans of mailboxes larger than the cache do
+// not flush what FETCH keeps using.
+func (c *structCache) put(key structKey, m *store.MessageMeta, st *message.Structure, rawLen int, head []byte, scan bool) {
 	if len(head) > maxCachedHeader {
 		head = nil
 	}
@@ -89,7 +92,7 @@ func (c *structCache) put(key structKey, m *store.MessageMeta, st *message.Struc
 	if limit <= 0 {
 		limit = defaultStructCacheBytes
 	}
-	if cost > limit/10 {
+	if cost > limit/10 || (scan && c.used+cost > limit) {
 		return
 	}
 	if c.items == nil {

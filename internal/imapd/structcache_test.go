@@ -26,7 +26,7 @@ func TestStructCacheBound(t *testing.T) {
 	key := func(i int) structKey { return structKey{7, 1, store.UID(i)} }
 	for i := 1; i <= 1000; i++ {
 		m, st, n := cacheMsg(i)
-		c.put(key(i), m, st, n, []byte("Subject: x\r\n\r\n"))
+		c.put(key(i), m, st, n, []byte("Subject: x\r\n\r\n"), false)
 		if c.used > c.max {
 			t.Fatalf("after %d entries: %d bytes used, bound %d", i, c.used, c.max)
 		}
@@ -40,6 +40,19 @@ func TestStructCacheBound(t *testing.T) {
 	}
 	if len(c.items) < 10 || len(c.items) > 1000 {
 		t.Fatalf("%d entries in %d bytes", len(c.items), c.used)
+	}
+	// A scan fills no more than the free room: the full cache keeps its
+	// entries.
+	before := len(c.items)
+	for i := 2000; i < 2100; i++ {
+		m, st, n := cacheMsg(i)
+		c.put(key(i), m, st, n, nil, true)
+		if m1, _, _ := cacheMsg(1); c.get(key(1), m1, true) == nil {
+			t.Fatalf("a scan evicted message 1")
+		}
+	}
+	if len(c.items) > before+1 || c.used > c.max {
+		t.Errorf("a scan of a full cache went from %d to %d entries (%d of %d bytes)", before, len(c.items), c.used, c.max)
 	}
 	m2, _, _ := cacheMsg(2)
 	if c.get(key(2), m2, false) != nil {
@@ -58,7 +71,7 @@ func TestStructCacheStale(t *testing.T) {
 	var c structCache
 	k := structKey{7, 1, 5}
 	m, st, n := cacheMsg(5)
-	c.put(k, m, st, n, nil)
+	c.put(k, m, st, n, nil, false)
 	if c.get(k, m, false) == nil {
 		t.Fatal("entry not cached")
 	}
@@ -75,7 +88,7 @@ func TestStructCacheStale(t *testing.T) {
 	}
 	// Too large for the bound: not cached at all.
 	c = structCache{max: 1000}
-	c.put(k, m, st, n, make([]byte, 200))
+	c.put(k, m, st, n, make([]byte, 200), false)
 	if len(c.items) != 0 {
 		t.Errorf("entry over a tenth of the bound cached")
 	}
