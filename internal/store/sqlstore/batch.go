@@ -45,7 +45,7 @@ func (s *Store) ReadBatch(ctx context.Context, mailbox store.MailboxID, uids []s
 	case parts&store.BatchParsed != 0:
 		q = batchParsed
 	}
-	var out []store.StoredMessage
+	out := make([]store.StoredMessage, 0, len(uids))
 	err := s.read(ctx, func(r reader) error {
 		rows, err := r.query(q, mailbox, string(list))
 		if err != nil {
