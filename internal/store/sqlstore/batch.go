@@ -4,22 +4,42 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"mailhouse/internal/store"
 )
 
-// The UIDs travel as one JSON array parameter, so that each query has
-// one text (one cached prepared statement) whatever the number of UIDs.
-// The statements run outside any transaction: one statement is one
-// snapshot, and only statements run so are kept prepared (read.go).
+// A set of UIDs dense in its range (a FETCH window, a SEARCH of a whole
+// mailbox, one message) is read as that range, rows outside the set
+// being skipped here; a sparse one travels as one JSON array parameter.
+// Either way each query has one text (one cached prepared statement)
+// whatever the number of UIDs. The statements run outside any
+// transaction: one statement is one snapshot, and only statements run so
+// are kept prepared (read.go).
 const (
-	batchColumns  = `SELECT m.uid, m.modseq, m.flags, m.internal_date, m.internal_tz, m.size, length(m.prefix)`
-	batchWhere    = ` WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`
-	batchMeta     = batchColumns + ` FROM messages m` + batchWhere
-	batchParsed   = batchColumns + `, b.parsed FROM messages m JOIN bodies b ON b.id = m.body_id` + batchWhere
-	batchWithBody = batchColumns + `, b.parsed, m.prefix, b.data FROM messages m JOIN bodies b ON b.id = m.body_id` + batchWhere
+	batchColumns = `SELECT m.uid, m.modseq, m.flags, m.internal_date, m.internal_tz, m.size, length(m.prefix)`
+	batchRange   = ` WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`
+	batchList    = ` WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`
+	batchJoin    = `, b.parsed FROM messages m JOIN bodies b ON b.id = m.body_id`
+	batchJoinAll = `, b.parsed, m.prefix, b.data FROM messages m JOIN bodies b ON b.id = m.body_id`
 )
+
+// batchQuery returns the statement for kind (0: metadata, 1: and
+// structure, 2: and body) and form (range or list).
+func batchQuery(kind int, list bool) string {
+	where := batchRange
+	if list {
+		where = batchList
+	}
+	switch kind {
+	case 1:
+		return batchColumns + batchJoin + where
+	case 2:
+		return batchColumns + batchJoinAll + where
+	}
+	return batchColumns + ` FROM messages m` + where
+}
 
 // ReadBatch implements store.BatchReader in one statement.
 func (s *Store) ReadBatch(ctx context.Context, mailbox store.MailboxID, uids []store.UID, parts store.BatchParts) ([]store.StoredMessage, error) {
@@ -29,25 +49,37 @@ func (s *Store) ReadBatch(ctx context.Context, mailbox store.MailboxID, uids []s
 	if len(uids) == 0 {
 		return nil, nil
 	}
-	list := make([]byte, 0, 2+8*len(uids))
-	list = append(list, '[')
-	for i, u := range uids {
-		if i > 0 {
-			list = append(list, ',')
-		}
-		list = strconv.AppendUint(list, uint64(u), 10)
-	}
-	list = append(list, ']')
-	q := batchMeta
+	set := slices.Clone(uids)
+	slices.Sort(set)
+	set = slices.Compact(set)
+	lo, hi := set[0], set[len(set)-1]
+	kind := 0
 	switch {
 	case parts&store.BatchBody != 0:
-		q = batchWithBody
+		kind = 2
 	case parts&store.BatchParsed != 0:
-		q = batchParsed
+		kind = 1
+	}
+	var q string
+	var args []any
+	if uint64(hi-lo) < 2*uint64(len(set))+8 {
+		q, args = batchQuery(kind, false), []any{mailbox, lo, hi}
+	} else {
+		list := make([]byte, 0, 2+8*len(set))
+		list = append(list, '[')
+		for i, u := range set {
+			if i > 0 {
+				list = append(list, ',')
+			}
+			list = strconv.AppendUint(list, uint64(u), 10)
+		}
+		list = append(list, ']')
+		q, args = batchQuery(kind, true), []any{mailbox, string(list)}
+		set = nil // every row is wanted
 	}
 	out := make([]store.StoredMessage, 0, len(uids))
 	err := s.read(ctx, func(r reader) error {
-		rows, err := r.query(q, mailbox, string(list))
+		rows, err := r.query(q, args...)
 		if err != nil {
 			return err
 		}
@@ -59,19 +91,25 @@ func (s *Store) ReadBatch(ctx context.Context, mailbox store.MailboxID, uids []s
 			var tz int
 			var prefix, body sql.RawBytes
 			dest := []any{&m.Meta.UID, &m.Meta.ModSeq, &flags, &date, &tz, &m.Meta.Size, &m.Meta.PrefixLen}
-			switch q {
-			case batchParsed:
+			switch kind {
+			case 1:
 				dest = append(dest, &m.Parsed)
-			case batchWithBody:
+			case 2:
 				dest = append(dest, &m.Parsed, &prefix, &body)
 			}
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
+			if set != nil {
+				// A range read: skip the UIDs not asked for.
+				if _, ok := slices.BinarySearch(set, m.Meta.UID); !ok {
+					continue
+				}
+			}
 			m.Meta.Mailbox = mailbox
 			m.Meta.Flags = splitFlags(flags)
 			m.Meta.InternalDate = fromStoredTime(date, tz)
-			if q == batchWithBody {
+			if kind == 2 {
 				m.Message = make([]byte, 0, len(prefix)+len(body))
 				m.Message = append(append(m.Message, prefix...), body...)
 			}

@@ -57,7 +57,16 @@ func testBatch(e *env) {
 	// never existed: the ones that exist, once each, by UID.
 	ask := []store.UID{uids[5], uids[0], 999, uids[1], uids[3], uids[0], uids[2], uids[4]}
 	want := []store.UID{uids[0], uids[2], uids[3], uids[4], uids[5]}
-	for _, parts := range []store.BatchParts{0, store.BatchParsed, store.BatchBody, store.BatchParsed | store.BatchBody} {
+	// The UIDs asked for sparse (with 999) and dense (a store may read
+	// these as a range, and must leave out uids[4], not asked for).
+	dense := []store.UID{uids[5], uids[3], uids[2], uids[1], uids[0], uids[3]}
+	wantDense := []store.UID{uids[0], uids[2], uids[3], uids[5]}
+	for i, parts := range []store.BatchParts{0, store.BatchParsed, store.BatchBody, store.BatchParsed | store.BatchBody,
+		0, store.BatchParsed, store.BatchBody, store.BatchParsed | store.BatchBody} {
+		ask, want := ask, want
+		if i >= 4 {
+			ask, want = dense, wantDense
+		}
 		got, err := br.ReadBatch(e.ctx, in.ID, ask, parts)
 		e.must(err)
 		var gotUIDs []store.UID
