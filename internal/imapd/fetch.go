@@ -145,39 +145,53 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 	} else if metas, err = s.metas(uids); err != nil {
 		return s.storeError(err, "FETCH")
 	}
-	enc := encoder{utf8: s.utf8}
-	var b []byte
+	// The messages still there, then their stored form read in batches.
+	present := make([]store.MessageMeta, 0, len(pos))
+	seqs := make([]int, 0, len(pos))
 	missing := false
 	for i, p := range pos {
-		uid := uids[i]
-		m, ok := metas(uid)
-		if !ok || sel.expunged[uid] {
+		m, ok := metas(uids[i])
+		if !ok || sel.expunged[uids[i]] {
 			missing = true
 			continue
 		}
-		var msg *stored
-		if plan.parsed || plan.body {
-			msg, err = s.readStored(m, plan.body)
-			if errors.Is(err, store.ErrNotFound) {
-				missing = true
-				continue
-			}
-			if err != nil {
+		present = append(present, m)
+		seqs = append(seqs, p)
+	}
+	n := fetchNeed(plan)
+	enc := encoder{utf8: s.utf8}
+	var b []byte
+	for start := 0; start < len(present); {
+		end := batchEnd(present, start, n)
+		var msgs []*stored
+		if n > needNone {
+			if msgs, err = s.readBatch(present[start:end], n, false); err != nil {
 				return s.storeError(err, "FETCH")
 			}
 		}
-		b = append(b[:0], "* "...)
-		b = appendUint(b, uint64(p+1))
-		b = append(b, " FETCH ("...)
-		b, err = s.fetchItems(b, plan, m, msg, enc, seenSet[uid])
-		if err != nil {
-			return err
+		for j := start; j < end; j++ {
+			m := &present[j]
+			var msg *stored
+			if n > needNone {
+				if msg = msgs[j-start]; msg == nil {
+					missing = true
+					continue
+				}
+			}
+			b = append(b[:0], "* "...)
+			b = appendUint(b, uint64(seqs[j]+1))
+			b = append(b, " FETCH ("...)
+			b, err = s.fetchItems(b, plan, *m, msg, enc, seenSet[m.UID])
+			if err != nil {
+				return err
+			}
+			b = append(b, ")\r\n"...)
+			s.writeBytes(b)
+			if cap(b) > 1<<20 {
+				b = nil // do not keep a large message's buffer
+			}
 		}
-		b = append(b, ")\r\n"...)
-		s.writeBytes(b)
-		if cap(b) > 1<<20 {
-			b = nil // do not keep a large message's buffer
-		}
+		start = end
 	}
 	if missing {
 		// RFC 9051 §7.1: some messages were expunged by another session.
@@ -186,25 +200,32 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 	return nil
 }
 
-// metas returns a lookup of the messages' metadata: one query for the
-// whole mailbox when many are wanted, else one per message.
+// metas returns a lookup of the messages' metadata (uids ascending): one
+// batch query (up to store.MaxBatch), else one range query.
 func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, bool), error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	mbID := s.sel.mb.ID
-	if len(uids) > listThreshold {
-		// uids ascend: one query for their UID range.
-		all, err := s.srv.sync.ListMessagesRange(ctx, mbID, slices.Min(uids), slices.Max(uids))
-		if err != nil {
-			return nil, err
-		}
+	byUID := func(all []store.MessageMeta) func(store.UID) (store.MessageMeta, bool) {
 		return func(u store.UID) (store.MessageMeta, bool) {
 			i, ok := slices.BinarySearchFunc(all, u, func(m store.MessageMeta, u store.UID) int { return int(int64(m.UID) - int64(u)) })
 			if !ok {
 				return store.MessageMeta{}, false
 			}
 			return all[i], true
-		}, nil
+		}
+	}
+	if all, ok, err := s.readMetas(uids); ok {
+		return byUID(all), err
+	}
+	if lo, hi := slices.Min(uids), slices.Max(uids); len(uids) > listThreshold || int64(hi-lo) < 4*int64(len(uids))+16 {
+		// uids ascend: one query for their UID range, when it is not
+		// much wider than the UIDs asked for.
+		all, err := s.srv.sync.ListMessagesRange(ctx, mbID, lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		return byUID(all), nil
 	}
 	got := make(map[store.UID]store.MessageMeta, len(uids))
 	for _, u := range uids {

@@ -13,21 +13,6 @@ import (
 // maxSearchText bounds the decoded text searched per message.
 const maxSearchText = 4 << 20
 
-// searchNeeds says what a search key reads beyond metadata.
-func searchNeeds(k *imapwire.SearchKey) (parsed, body bool) {
-	switch k.Op {
-	case "HEADER", "BODY", "TEXT":
-		return true, true
-	case "SENTBEFORE", "SENTON", "SENTSINCE":
-		return true, false
-	}
-	for _, c := range k.Children {
-		p, b := searchNeeds(c)
-		parsed, body = parsed || p, body || b
-	}
-	return parsed, body
-}
-
 // candidate is one message being matched.
 type candidate struct {
 	seq  uint32
@@ -166,14 +151,20 @@ func (s *session) cmdSearch(c *imapwire.Command) error {
 // need it. fn must not keep c: its message bytes are dropped after.
 func (s *session) searchEach(key *imapwire.SearchKey, wantParsed bool, fn func(c *candidate)) error {
 	sel := s.sel
-	needParsed, needBody := searchNeeds(key)
-	needParsed = needParsed || wantParsed
+	n := searchNeed(key)
+	if wantParsed {
+		n = max(n, needParsed)
+	}
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var all []store.MessageMeta
 	if len(sel.uids) > 0 {
+		var ok bool
 		var err error
-		all, err = s.srv.sync.ListMessagesRange(ctx, sel.mb.ID, sel.uids[0], sel.lastUID())
+		all, ok, err = s.readMetas(sel.uids)
+		if !ok {
+			all, err = s.srv.sync.ListMessagesRange(ctx, sel.mb.ID, sel.uids[0], sel.lastUID())
+		}
 		if err != nil {
 			return s.storeError(err, "SEARCH")
 		}
@@ -186,28 +177,42 @@ func (s *session) searchEach(key *imapwire.SearchKey, wantParsed bool, fn func(c
 		return all[i], true
 	}
 	count := uint32(len(sel.uids))
+	// The messages still there, in sequence order, then read in batches.
+	present := make([]store.MessageMeta, 0, len(sel.uids))
+	seqs := make([]uint32, 0, len(sel.uids))
 	for i, uid := range sel.uids {
 		m, ok := metaOf(uid)
 		if !ok || sel.expunged[uid] {
 			continue
 		}
-		cand := &candidate{seq: uint32(i + 1), meta: m}
-		if needParsed {
-			msg, err := s.readStored(m, needBody)
-			if err != nil {
-				if isNotFound(err) {
-					continue
-				}
+		present = append(present, m)
+		seqs = append(seqs, uint32(i+1))
+	}
+	all = nil
+	for start := 0; start < len(present); {
+		end := batchEnd(present, start, n)
+		var msgs []*stored
+		if n > needNone {
+			var err error
+			if msgs, err = s.readBatch(present[start:end], n, true); err != nil {
 				return s.storeError(err, "SEARCH")
 			}
-			cand.msg = msg
 		}
-		if s.match(key, cand, count) {
-			fn(cand)
+		for j := start; j < end; j++ {
+			cand := &candidate{seq: seqs[j], meta: present[j]}
+			if n > needNone {
+				if cand.msg = msgs[j-start]; cand.msg == nil {
+					continue // expunged meanwhile
+				}
+			}
+			if s.match(key, cand, count) {
+				fn(cand)
+			}
 		}
 		if ctx.Err() != nil {
 			return no("UNAVAILABLE", "search took too long")
 		}
+		start = end
 	}
 	return nil
 }

@@ -105,6 +105,7 @@ type Server struct {
 	// readers and writers hold the buffers of sessions waiting for
 	// input (session.waitInput).
 	readers, writers sync.Pool
+	structs          structCache // decoded structures shared by the sessions (structcache.go)
 }
 
 // New returns a Server.

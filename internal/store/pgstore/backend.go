@@ -20,11 +20,12 @@ import (
 type core = sqlcore.Core
 
 var (
-	_ store.Admin    = (*Store)(nil)
-	_ store.DKIMKeys = (*Store)(nil)
-	_ store.Limits   = (*Store)(nil)
-	_ store.Queue    = (*Store)(nil)
-	_ store.Sync     = (*Store)(nil)
+	_ store.Admin       = (*Store)(nil)
+	_ store.BatchReader = (*Store)(nil)
+	_ store.DKIMKeys    = (*Store)(nil)
+	_ store.Limits      = (*Store)(nil)
+	_ store.Queue       = (*Store)(nil)
+	_ store.Sync        = (*Store)(nil)
 )
 
 // dialect is PostgreSQL's SQL for sqlcore: several writers at once (on
@@ -34,6 +35,7 @@ func dialect() sqlcore.Dialect {
 		Name:              "pgstore",
 		Greatest:          "GREATEST",
 		Least:             "LEAST",
+		IntsFromJSON:      "SELECT value::bigint FROM json_array_elements_text(?::json)",
 		Instr:             "strpos",
 		ForUpdate:         " FOR UPDATE",
 		SkipLocked:        " FOR UPDATE SKIP LOCKED",

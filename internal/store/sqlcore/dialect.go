@@ -15,6 +15,9 @@ type Dialect struct {
 	// Instr is the function giving the 1-based position of its second
 	// argument in its first, 0 if absent: instr, strpos.
 	Instr string
+	// IntsFromJSON is a sub-select of the integers of one JSON array
+	// parameter (a list of UIDs of any length in one statement text).
+	IntsFromJSON string
 	// ForUpdate ends a SELECT of rows the write goes on to change, so
 	// that concurrent writers on other connections wait for them
 	// (" FOR UPDATE"); empty where one writer runs at a time.

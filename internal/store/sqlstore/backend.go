@@ -21,11 +21,12 @@ import (
 type core = sqlcore.Core
 
 var (
-	_ store.Admin    = (*Store)(nil)
-	_ store.DKIMKeys = (*Store)(nil)
-	_ store.Limits   = (*Store)(nil)
-	_ store.Queue    = (*Store)(nil)
-	_ store.Sync     = (*Store)(nil)
+	_ store.Admin       = (*Store)(nil)
+	_ store.BatchReader = (*Store)(nil)
+	_ store.DKIMKeys    = (*Store)(nil)
+	_ store.Limits      = (*Store)(nil)
+	_ store.Queue       = (*Store)(nil)
+	_ store.Sync        = (*Store)(nil)
 )
 
 // dialect is SQLite's SQL for sqlcore: one writer at a time, so no row
@@ -35,6 +36,7 @@ func dialect() sqlcore.Dialect {
 		Name:              "sqlstore",
 		Greatest:          "max",
 		Least:             "min",
+		IntsFromJSON:      "SELECT value FROM json_each(?)",
 		Instr:             "instr",
 		IsUniqueViolation: isUniqueViolation,
 		Checks:            sqliteChecks(),
