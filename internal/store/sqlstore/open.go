@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"path/filepath"
@@ -25,6 +26,10 @@ type Options struct {
 	Path string
 	// Logger receives migration and maintenance messages; nil discards.
 	Logger *slog.Logger
+
+	// migrations replaces the embedded schema files (tests: a database
+	// of an older schema version); nil means migrationFiles.
+	migrations fs.FS
 }
 
 // busyTimeout bounds how long a connection waits for a lock held by
@@ -104,7 +109,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := s.openDBs(ctx, abs); err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, s.wconn, s.log); err != nil {
+	if err := migrate(ctx, s.wconn, o.migrations, s.log); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("sqlstore: %s: %w", abs, err)
 	}
