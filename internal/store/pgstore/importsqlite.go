@@ -138,12 +138,19 @@ func ImportSQLite(ctx context.Context, path, dsn string) (ImportReport, error) {
 		if _, err := tx.Exec(ctx, `UPDATE bodies b SET refs = (SELECT count(*) FROM messages WHERE body_id = b.id)`); err != nil {
 			return err
 		}
+		// Past SQLite's high-water marks too (sqlite_sequence, for its
+		// AUTOINCREMENT tables): an account or mailbox deleted before the
+		// move keeps its id to itself.
+		used, err := sqliteSequences(ctx, stx)
+		if err != nil {
+			return err
+		}
 		for _, t := range importTables {
 			if t.order != "id" {
 				continue
 			}
 			if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%[1]s', 'id'),
-				coalesce((SELECT max(id) FROM %[1]s), 0) + 1, false)`, t.name)); err != nil {
+				greatest(coalesce((SELECT max(id) FROM %[1]s), 0), $1::bigint) + 1, false)`, t.name), used[t.name]); err != nil {
 				return err
 			}
 		}
@@ -188,6 +195,30 @@ func ImportSQLite(ctx context.Context, path, dsn string) (ImportReport, error) {
 	}
 	rep.Counts.SchemaVersion = dstVersion
 	return rep, nil
+}
+
+// sqliteSequences reads SQLite's sqlite_sequence: the highest id each
+// AUTOINCREMENT table ever handed out (none before schema version 6).
+func sqliteSequences(ctx context.Context, stx *sql.Tx) (map[string]int64, error) {
+	used := map[string]int64{}
+	var n int
+	if err := stx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'").Scan(&n); err != nil || n == 0 {
+		return used, err
+	}
+	rows, err := stx.QueryContext(ctx, "SELECT name, seq FROM sqlite_sequence")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var seq int64
+		if err := rows.Scan(&name, &seq); err != nil {
+			return nil, err
+		}
+		used[name] = seq
+	}
+	return used, rows.Err()
 }
 
 func tableByName(name string) struct{ name, order string } {
