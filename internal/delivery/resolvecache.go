@@ -21,10 +21,18 @@ import (
 // be deleted or renamed away (store: RENAME INBOX moves its messages),
 // so its id only goes with its account.
 //
-// Account and mailbox ids may be reused by the store once the newest one
-// is deleted: mail to a deleted address could reach an account created
-// in its place within the TTL. Deleting and creating accounts is an
-// admin's act, rare next to mail; the window is the TTL.
+// The caches are keyed by address and by account id, and hold account
+// and mailbox ids. The store never hands an id out twice (SQLite's
+// AUTOINCREMENT since schema version 6, PostgreSQL's identity
+// sequences), so an entry names one account or mailbox for ever. Mail to
+// an account deleted within the TTL follows its cached resolution and
+// INBOX to a mailbox that no longer exists: the store refuses the
+// delivery (store.ErrNotFound; SMTP answers 451, the whole message is
+// retried, and the address is refused as unknown once the entry has
+// expired). It never reaches an account created since, even one given
+// the same address, and a new account's quota is read, never taken from
+// a deleted account's cached "no quota"
+// (TestDeletedAccountsMailNeverReachesANewOne).
 
 // defaultCacheTTL is Options.CacheTTL's default.
 const defaultCacheTTL = time.Second
