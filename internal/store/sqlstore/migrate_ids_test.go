@@ -17,21 +17,35 @@ import (
 )
 
 // Migration 0006 (account and mailbox ids never reused). Why ids must
-// never come back: every cache of a running server that is keyed by an
-// id trusts that the id names one account or mailbox for ever:
-//   - delivery's recipient, quota and INBOX caches (account id, mailbox
-//     id; internal/delivery/resolvecache.go, tested end to end there);
-//   - IMAP's structure cache and webmail's list rows, keyed by (mailbox
-//     id, UIDVALIDITY, UID): UIDVALIDITY alone does not tell two
-//     accounts' mailboxes apart, as each account counts its own and two
-//     mailboxes made in the same second get the same value;
-//   - POP3's sizes, keyed the same way;
-//   - webmail's contacts, keyed by account id.
+// never come back: what a running server keeps under an id trusts that
+// the id names one account or mailbox for ever.
+//   - delivery's caches: recipient resolutions (holding account ids),
+//     "account has no quota" by account id, INBOX by account id
+//     (internal/delivery/resolvecache.go; driven over SMTP by
+//     TestDeletedAccountsMailNeverReachesANewOne there);
+//   - IMAP's structure cache (imapd/structcache.go), webmail's list rows
+//     (webmail/list.go) and POP3's sizes (pop3d/maildrop.go), keyed by
+//     (mailbox id, UIDVALIDITY, UID). UIDVALIDITY alone does not tell
+//     two accounts' mailboxes apart: each account counts its own, and
+//     two mailboxes made in the same second get the same value. The
+//     structure cache also compares size, date and prefix length on a
+//     hit; the other two compare nothing;
+//   - webmail's contacts (webmail/contacts.go), by account id, for ten
+//     minutes;
+//   - live sessions: IMAP and POP3 sessions hold their account's and
+//     selected mailbox's ids, webmail sessions their account's id
+//     (web/session.go), and the periodic session check and the IMAP
+//     change feeds go by account id (auth/sessions.go, imapd/server.go).
+//     A session of an account deleted from another process lives until
+//     the check; with the id given to a new account it would have become
+//     that account's (TestDeletedAccountsSessionSeesNothingOfANewOne in
+//     internal/app shows it over IMAP).
 // With ids never reused (AUTOINCREMENT here, identity sequences in
-// PostgreSQL) and UIDs never reused within a mailbox, a key names one
-// message or account for ever, and an entry of a deleted account or
-// mailbox can only be looked up by a request for that deleted id, which
-// the store then refuses (ErrNotFound) instead of reaching a new one.
+// PostgreSQL, and ImportSQLite starting those past SQLite's high-water
+// marks) and UIDs never reused within a mailbox, each of these keys
+// names one message, mailbox or account for ever. An entry or session of
+// a deleted account or mailbox can only ask the store about the deleted
+// id, which it answers with ErrNotFound; it never reaches a new one.
 
 // migrationsUpTo is the real migration files of versions 1 to v: the
 // schema of the release that had v as its newest.
