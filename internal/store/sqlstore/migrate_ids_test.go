@@ -446,6 +446,24 @@ func TestMigrateIDsKeepsData(t *testing.T) {
 		t.Errorf("version 6 recorded %d times", v)
 	}
 	checkIntegrity(t, s)
+
+	// A backup (VACUUM INTO) keeps the high-water marks: a server
+	// restored from it does not hand out the ids of accounts and
+	// mailboxes deleted before the backup.
+	if err := s.DeleteAccount(ctx, erin.Address); err != nil {
+		t.Fatal(err)
+	}
+	bpath := filepath.Join(t.TempDir(), "backup.db")
+	if _, err := s.Backup(ctx, bpath); err != nil {
+		t.Fatal(err)
+	}
+	bdb := rawDB(t, bpath)
+	if seq := queryInt(t, bdb, "SELECT seq FROM sqlite_sequence WHERE name = 'accounts'"); seq != int64(erin.ID) {
+		t.Errorf("backup: accounts sequence %d, want %d (deleted erin)", seq, erin.ID)
+	}
+	if seq := queryInt(t, bdb, "SELECT seq FROM sqlite_sequence WHERE name = 'mailboxes'"); seq < int64(erinIn.ID) {
+		t.Errorf("backup: mailboxes sequence %d, below deleted INBOX %d", seq, erinIn.ID)
+	}
 }
 
 // TestVersion5ReusesIDs shows what 0006 fixes, on the real old schema:
