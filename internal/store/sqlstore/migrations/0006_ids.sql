@@ -23,9 +23,11 @@
 -- Copying the rows with their ids sets sqlite_sequence to the largest id
 -- of each table (RENAME carries the row over). An id above that, used by
 -- a row deleted before this migration, left nothing in the database to
--- tell it by (its mailboxes, messages and flags went with it), and caches
--- of a server that ran before cannot outlive the restart this migration
--- runs in.
+-- tell it by (its mailboxes, messages and flags went with it); what a
+-- server kept in memory under such an id goes with its process, and the
+-- server that applies this migration starts with nothing. (A server of
+-- the old version left running while a newer CLI migrates keeps its
+-- memory until it is restarted, as in any upgrade.)
 
 -- Refuse to run with foreign keys enforced, as DROP TABLE would then
 -- delete every message: the CHECK fails unless foreign_keys is 0.
