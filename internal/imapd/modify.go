@@ -88,6 +88,9 @@ func (s *session) cmdStore(c *imapwire.Command) error {
 		sel.own[m.UID] = m.ModSeq
 		updated[m.UID] = m
 	}
+	if len(res.Updated) > 0 {
+		sel.foldOwn(res.Updated[0].ModSeq)
+	}
 	failed := make(map[store.UID]bool, len(res.Failed))
 	for _, u := range res.Failed {
 		failed[u] = true

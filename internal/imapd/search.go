@@ -277,6 +277,9 @@ func (s *session) match(k *imapwire.SearchKey, c *candidate, max uint32) bool {
 		}
 		return dateMatch(strings.TrimPrefix(k.Op, "SENT"), c.msg.st.Date, k.Date)
 	case "HEADER":
+		if envelopeSubject(k) {
+			return c.msg != nil && containsFold(c.msg.st.Envelope.SubjectDecoded, k.Value)
+		}
 		return c.msg != nil && headerMatch(c.msg, k.Field, k.Value)
 	case "BODY":
 		return c.msg != nil && containsFold(c.bodyText(), k.Value)
@@ -327,6 +330,14 @@ func headerMatch(msg *stored, name, value string) bool {
 		}
 	}
 	return false
+}
+
+// envelopeSubject says whether k is SUBJECT with a value, which matches
+// the envelope's subject (RFC 9051 §6.4.4) as decoded at delivery: the
+// stored structure answers it without the message's header. An empty
+// value asks whether the field is there, which the header answers.
+func envelopeSubject(k *imapwire.SearchKey) bool {
+	return k.Envelope && k.Field == "SUBJECT" && k.Value != ""
 }
 
 // containsFold reports whether needle is in hay, case-insensitively.

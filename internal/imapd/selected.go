@@ -59,6 +59,20 @@ func (sel *selected) seqOf(uid store.UID) uint32 {
 	return uint32(i + 1)
 }
 
+// foldOwn takes in the session's own write of modseq, whose changes the
+// command reports itself: a write takes one new modseq per mailbox
+// (store.Messages), so when the view is current up to the modseq before
+// it, nothing else can lie between and the view is now current up to
+// modseq. The change feed's event for it then finds nothing new, and the
+// store is not asked for changes the session already knows.
+func (sel *selected) foldOwn(modseq store.ModSeq) bool {
+	if modseq != sel.modseq+1 {
+		return false
+	}
+	sel.modseq = modseq
+	return true
+}
+
 // drainEvents notes, without blocking, whether the feed reported a change
 // to the selected mailbox.
 func (sel *selected) drainEvents() {

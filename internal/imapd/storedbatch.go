@@ -59,6 +59,9 @@ func searchNeed(k *imapwire.SearchKey) need {
 	case "BODY", "TEXT":
 		return needBody
 	case "HEADER":
+		if envelopeSubject(k) {
+			return needParsed
+		}
 		return needHeader
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		return needParsed
