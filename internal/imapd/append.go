@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"mailhouse/internal/imapd/imapwire"
+	"mailhouse/internal/store"
 )
 
 // cmdAppend serves APPEND (RFC 9051 §6.3.12) through the deliverer, which
@@ -52,6 +53,14 @@ func (s *session) cmdAppend(c *imapwire.Command) error {
 			// is the only news.
 			sel.uids = append(sel.uids, d.UID)
 			s.writef("* %d EXISTS\r\n", len(sel.uids))
+			if sel.metas != nil {
+				// The cache must hold every message of the view.
+				if ms, _, err := s.readMetas([]store.UID{d.UID}, true); err == nil && len(ms) == 1 {
+					sel.learnt(ms)
+				} else {
+					sel.dropMetas()
+				}
+			}
 		} else {
 			sel.dirty = true // the sync after the command sends EXISTS
 		}

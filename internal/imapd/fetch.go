@@ -136,6 +136,7 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 		}
 		if len(res.Updated) > 0 {
 			sel.foldOwn(res.Updated[0].ModSeq)
+			sel.learnt(res.Updated)
 		}
 	}
 
@@ -221,9 +222,20 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 	return nil
 }
 
-// metas returns a lookup of the messages' metadata (uids ascending): one
-// batch query (up to store.MaxBatch), else one range query.
+// metas returns a lookup of the messages' metadata (uids ascending):
+// from the session's cache when it has one, else one batch query (up to
+// store.MaxBatch), else one range query.
 func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, bool), error) {
+	return s.readMetaLookup(uids, false)
+}
+
+// freshMetas is metas read from the store, whatever the session's cache
+// holds.
+func (s *session) freshMetas(uids []store.UID) (func(store.UID) (store.MessageMeta, bool), error) {
+	return s.readMetaLookup(uids, true)
+}
+
+func (s *session) readMetaLookup(uids []store.UID, fresh bool) (func(store.UID) (store.MessageMeta, bool), error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	mbID := s.sel.mb.ID
@@ -236,7 +248,7 @@ func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, b
 			return all[i], true
 		}
 	}
-	if all, ok, err := s.readMetas(uids); ok {
+	if all, ok, err := s.readMetas(uids, fresh); ok {
 		return byUID(all), err
 	}
 	if lo, hi := slices.Min(uids), slices.Max(uids); len(uids) > listThreshold || int64(hi-lo) < 4*int64(len(uids))+16 {

@@ -161,7 +161,7 @@ func (s *session) searchEach(key *imapwire.SearchKey, wantParsed bool, fn func(c
 	if len(sel.uids) > 0 {
 		var ok bool
 		var err error
-		all, ok, err = s.readMetas(sel.uids)
+		all, ok, err = s.readMetas(sel.uids, false)
 		if !ok {
 			all, err = s.srv.sync.ListMessagesRange(ctx, sel.mb.ID, sel.uids[0], sel.lastUID())
 		}

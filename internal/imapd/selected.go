@@ -34,6 +34,9 @@ type selected struct {
 	dirty bool
 	// saved is the SEARCHRES result, "$" (RFC 5182).
 	saved []store.UID
+	// metas is the messages' metadata once the session has read the
+	// whole mailbox (metacache.go); nil when it has not.
+	metas *metaCache
 }
 
 func (sel *selected) close() {
@@ -240,6 +243,7 @@ func (s *session) sync(mode syncMode) bool {
 			return true
 		}
 		if ch.ExpungedIncomplete {
+			sel.dropMetas()
 			// The expunge history no longer reaches back to our modseq:
 			// what is gone is what the store no longer has.
 			v, err := s.srv.sync.MailboxView(ctx, sel.mb.ID)
@@ -254,6 +258,8 @@ func (s *session) sync(mode syncMode) bool {
 			}
 		}
 		sel.dirty = false
+		sel.learnt(ch.Messages)
+		sel.forget(ch.Expunged)
 		for _, u := range ch.Expunged {
 			if sel.seqOf(u) != 0 {
 				sel.expunged[u] = true
