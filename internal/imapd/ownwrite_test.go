@@ -68,3 +68,58 @@ func TestOwnWritesAndOthers(t *testing.T) {
 		t.Errorf("flags after all: %q", u)
 	}
 }
+
+// A session that has read its whole mailbox (and so answers from what it
+// keeps) still follows other sessions' flag changes, expunges and
+// appends, and its own.
+func TestKeptMetadataFollowsChanges(t *testing.T) {
+	ts := startServer(t, config.IMAP{})
+	for _, s := range []string{"one", "two", "three"} {
+		ts.deliver(t, alice(), testMessage(s))
+	}
+	a := ts.login(t, alice())
+	b := ts.login(t, alice())
+	a.ok("SELECT INBOX")
+	b.ok("SELECT INBOX")
+	a.ok("UID FETCH 1:* (FLAGS)") // a whole read: A keeps it
+	waitFor := func(want string) {
+		t.Helper()
+		var seen []string
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			for _, l := range a.ok("NOOP") {
+				seen = append(seen, l)
+				if strings.Contains(l, want) {
+					return
+				}
+			}
+		}
+		t.Fatalf("no %q in %q", want, seen)
+	}
+
+	b.ok(`STORE 1 +FLAGS (\Flagged)`)
+	waitFor(`* 1 FETCH (UID 1 FLAGS (\Flagged))`)
+	if u := a.ok("SEARCH FLAGGED"); !containsLine(u, "* SEARCH 1") {
+		t.Errorf("SEARCH FLAGGED after B's STORE: %q", u)
+	}
+	b.ok(`STORE 2 +FLAGS (\Deleted)`)
+	b.ok("EXPUNGE")
+	waitFor("* 2 EXPUNGE")
+	if u := a.ok("SEARCH ALL"); !containsLine(u, "* SEARCH 1 2") || containsLine(u, "* SEARCH 1 2 3") {
+		t.Errorf("SEARCH ALL after B's EXPUNGE: %q", u)
+	}
+	msg := testMessage("four")
+	b.ok("APPEND INBOX (\\Seen) {%d+}\r\n%s", len(msg), msg)
+	waitFor("* 3 EXISTS")
+	if u := a.ok("FETCH 3 (UID FLAGS)"); !containsLine(u, `* 3 FETCH (UID 4 FLAGS (\Seen))`) {
+		t.Errorf("FETCH of B's APPEND: %q", u)
+	}
+	a.ok(`STORE 2 +FLAGS.SILENT (\Answered)`)
+	a.ok("APPEND INBOX (\\Draft) {%d+}\r\n%s", len(msg), msg)
+	if u := a.ok("FETCH 1:* (UID FLAGS)"); len(u) != 4 || !containsLine(u, `* 2 FETCH (UID 3 FLAGS (\Answered))`) ||
+		!containsLine(u, `* 4 FETCH (UID 5 FLAGS (\Draft))`) {
+		t.Errorf("FETCH after own STORE and APPEND: %q", u)
+	}
+	if u := a.ok("SEARCH UNSEEN"); !containsLine(u, "* SEARCH 1 2 4") {
+		t.Errorf("SEARCH UNSEEN: %q", u)
+	}
+}
