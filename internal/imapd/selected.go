@@ -83,8 +83,11 @@ func (sel *selected) drainEvents() {
 		select {
 		case ev, ok := <-sel.events:
 			if !ok {
+				// The feed ended: nothing tells the session of changes
+				// any more, so it keeps nothing it could not refresh.
 				sel.events = nil
 				sel.dirty = true
+				sel.dropMetas()
 				return
 			}
 			if ev.Kind == store.EventMailboxes || (ev.Mailbox == sel.mb.ID && ev.ModSeq > sel.modseq) {

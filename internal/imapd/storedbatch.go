@@ -216,7 +216,7 @@ func (s *session) readMetas(uids []store.UID, fresh bool) ([]store.MessageMeta, 
 	for i := range rows {
 		ms[i] = rows[i].Meta
 	}
-	if sel.metas == nil && len(uids) <= maxCachedMetas && slices.Equal(uids, sel.uids) {
+	if sel.metas == nil && sel.events != nil && len(uids) <= maxCachedMetas && slices.Equal(uids, sel.uids) {
 		sel.metas = &metaCache{ms: slices.Clone(ms)}
 	}
 	return ms, true, nil
