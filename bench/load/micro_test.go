@@ -14,6 +14,8 @@ package load
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -153,6 +155,19 @@ func imapMix(b *testing.B, names ...string) {
 	// Warm up with one session: every statement gets prepared once.
 	if _, err := RunIMAP(ctx, IMAPOptions{Target: imaps, Users: users[:1], Pass: testenv.Password, Conns: 1, Duration: time.Second}); err != nil {
 		b.Fatal(err)
+	}
+	// MIX_CPUPROFILE=file profiles the measured runs only, without the
+	// population and logins before them (use it instead of -cpuprofile).
+	if path := os.Getenv("MIX_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	b.ResetTimer()
 	for range b.N {

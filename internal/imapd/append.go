@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"mailhouse/internal/imapd/imapwire"
+	"mailhouse/internal/store"
 )
 
 // cmdAppend serves APPEND (RFC 9051 §6.3.12) through the deliverer, which
@@ -45,10 +46,24 @@ func (s *session) cmdAppend(c *imapwire.Command) error {
 		return s.storeError(err, "APPEND")
 	}
 	s.log.Info("append", "mailbox", mb.Name, "uid", d.UID, "size", len(ar.Data))
-	if s.sel != nil && s.sel.mb.ID == mb.ID {
-		// RFC 9051 §6.3.12: the selected session learns of it at once
-		// (the sync after the command sends EXISTS).
-		s.sel.dirty = true
+	if sel := s.sel; sel != nil && sel.mb.ID == mb.ID {
+		// RFC 9051 §6.3.12: the selected session learns of it at once.
+		if d.UID > sel.lastUID() && sel.foldOwn(d.ModSeq) {
+			// Nothing else changed the mailbox meanwhile: the new message
+			// is the only news.
+			sel.uids = append(sel.uids, d.UID)
+			s.writef("* %d EXISTS\r\n", len(sel.uids))
+			if sel.metas != nil {
+				// The cache must hold every message of the view.
+				if ms, _, err := s.readMetas([]store.UID{d.UID}, true); err == nil && len(ms) == 1 {
+					sel.learnt(ms)
+				} else {
+					sel.dropMetas()
+				}
+			}
+		} else {
+			sel.dirty = true // the sync after the command sends EXISTS
+		}
 	}
 	return okCode("APPENDUID "+strconv.FormatUint(uint64(mb.UIDValidity), 10)+" "+strconv.FormatUint(uint64(d.UID), 10), "APPEND completed")
 }

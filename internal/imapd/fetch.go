@@ -134,16 +134,37 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 			seenSet[m.UID] = true
 			sel.own[m.UID] = m.ModSeq
 		}
+		if len(res.Updated) > 0 {
+			sel.foldOwn(res.Updated[0].ModSeq)
+			sel.learnt(res.Updated)
+		}
 	}
 
+	n := fetchNeed(plan)
 	var metas func(store.UID) (store.MessageMeta, bool)
-	if changed != nil && len(seenSet) == 0 {
+	var whole *stored // the one message, read with its metadata
+	if n == needBody && changed == nil && len(uids) == 1 {
+		// One whole message (a client opening it): its metadata, structure
+		// and bytes in one statement rather than two.
+		var m store.MessageMeta
+		var ok bool
+		if m, whole, ok, err = s.readWhole(uids[0]); err != nil {
+			return s.storeError(err, "FETCH")
+		} else if ok {
+			metas = func(u store.UID) (store.MessageMeta, bool) { return m, whole != nil && u == m.UID }
+		}
+	}
+	switch {
+	case metas != nil:
+	case changed != nil && len(seenSet) == 0:
 		metas = func(u store.UID) (store.MessageMeta, bool) {
 			m, ok := changed[u]
 			return m, ok
 		}
-	} else if metas, err = s.metas(uids); err != nil {
-		return s.storeError(err, "FETCH")
+	default:
+		if metas, err = s.metas(uids); err != nil {
+			return s.storeError(err, "FETCH")
+		}
 	}
 	// The messages still there, then their stored form read in batches.
 	present := make([]store.MessageMeta, 0, len(pos))
@@ -158,13 +179,14 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 		present = append(present, m)
 		seqs = append(seqs, p)
 	}
-	n := fetchNeed(plan)
 	enc := encoder{utf8: s.utf8}
 	var b []byte
 	for start := 0; start < len(present); {
 		end := batchEnd(present, start, n)
 		var msgs []*stored
-		if n > needNone {
+		if whole != nil {
+			msgs = []*stored{whole}
+		} else if n > needNone {
 			if msgs, err = s.readBatch(present[start:end], n, false); err != nil {
 				return s.storeError(err, "FETCH")
 			}
@@ -200,9 +222,20 @@ func (s *session) cmdFetch(c *imapwire.Command) error {
 	return nil
 }
 
-// metas returns a lookup of the messages' metadata (uids ascending): one
-// batch query (up to store.MaxBatch), else one range query.
+// metas returns a lookup of the messages' metadata (uids ascending):
+// from the session's cache when it has one, else one batch query (up to
+// store.MaxBatch), else one range query.
 func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, bool), error) {
+	return s.readMetaLookup(uids, false)
+}
+
+// freshMetas is metas read from the store, whatever the session's cache
+// holds.
+func (s *session) freshMetas(uids []store.UID) (func(store.UID) (store.MessageMeta, bool), error) {
+	return s.readMetaLookup(uids, true)
+}
+
+func (s *session) readMetaLookup(uids []store.UID, fresh bool) (func(store.UID) (store.MessageMeta, bool), error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	mbID := s.sel.mb.ID
@@ -215,7 +248,7 @@ func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, b
 			return all[i], true
 		}
 	}
-	if all, ok, err := s.readMetas(uids); ok {
+	if all, ok, err := s.readMetas(uids, fresh); ok {
 		return byUID(all), err
 	}
 	if lo, hi := slices.Min(uids), slices.Max(uids); len(uids) > listThreshold || int64(hi-lo) < 4*int64(len(uids))+16 {
@@ -242,6 +275,39 @@ func (s *session) metas(uids []store.UID) (func(store.UID) (store.MessageMeta, b
 		m, ok := got[u]
 		return m, ok
 	}, nil
+}
+
+// readWhole reads one message of the selected mailbox with its metadata
+// and structure in one store call. ok is false when the store cannot
+// (no store.BatchReader); msg is nil when the message is gone.
+func (s *session) readWhole(uid store.UID) (m store.MessageMeta, msg *stored, ok bool, err error) {
+	br, ok := s.srv.o.Store.(store.BatchReader)
+	if !ok {
+		return m, nil, false, nil
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := br.ReadBatch(ctx, s.sel.mb.ID, []store.UID{uid}, store.BatchParsed|store.BatchBody)
+	if err != nil || len(rows) == 0 || rows[0].Meta.UID != uid {
+		return m, nil, true, err
+	}
+	r := &rows[0]
+	m = r.Meta
+	msg = &stored{msg: r.Message, prefixLen: min(max(m.PrefixLen, 0), len(r.Message))}
+	if len(r.Parsed) > 0 {
+		if msg.st, err = message.Unmarshal(r.Parsed); err == nil {
+			return m, s.keep(&m, msg, needBody, len(r.Parsed), false), true, nil
+		}
+	}
+	// No usable stored structure (older data): the slow path.
+	msg, err = s.readStored(m, true)
+	if errors.Is(err, store.ErrNotFound) {
+		return m, nil, true, nil
+	}
+	if err != nil {
+		return m, nil, true, err
+	}
+	return m, s.keep(&m, msg, needBody, 0, false), true, nil
 }
 
 // readStored reads a message's structure and, when needed, its bytes.

@@ -27,6 +27,9 @@ func (s *session) cmdIdle(c *imapwire.Command) error {
 	if err := s.flush(); err != nil {
 		return nil
 	}
+	if s.sel != nil {
+		s.sel.dropMetas() // an idle session holds little
+	}
 	if s.zr != nil {
 		return s.idleCompressed()
 	}

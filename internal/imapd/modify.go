@@ -88,6 +88,10 @@ func (s *session) cmdStore(c *imapwire.Command) error {
 		sel.own[m.UID] = m.ModSeq
 		updated[m.UID] = m
 	}
+	if len(res.Updated) > 0 {
+		sel.foldOwn(res.Updated[0].ModSeq)
+		sel.learnt(res.Updated)
+	}
 	failed := make(map[store.UID]bool, len(res.Failed))
 	for _, u := range res.Failed {
 		failed[u] = true
@@ -162,6 +166,7 @@ func (s *session) cmdExpunge(c *imapwire.Command) error {
 			sel.expunged[u] = true
 		}
 	}
+	sel.forget(removed)
 	sel.dirty = true
 	// The sync after the command sends the EXPUNGE responses.
 	return nil
@@ -180,7 +185,9 @@ func (s *session) expungeDeleted(only []store.UID) ([]store.UID, error) {
 			return nil, s.storeError(err, "EXPUNGE")
 		}
 	} else {
-		metas, err := s.metas(only)
+		// From the store, not the session's cache: only what is
+		// \Deleted now may go.
+		metas, err := s.freshMetas(only)
 		if err != nil {
 			return nil, s.storeError(err, "EXPUNGE")
 		}
@@ -275,6 +282,7 @@ func (s *session) cmdCopy(c *imapwire.Command) error {
 			sel.expunged[u] = true
 		}
 	}
+	sel.forget(src)
 	s.reportExpunges()
 	sel.dirty = true
 	return nil

@@ -158,10 +158,12 @@ func (s *session) searchEach(key *imapwire.SearchKey, wantParsed bool, fn func(c
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var all []store.MessageMeta
+	exact := false // all holds only messages of the view
 	if len(sel.uids) > 0 {
 		var ok bool
 		var err error
-		all, ok, err = s.readMetas(sel.uids)
+		all, ok, err = s.readMetas(sel.uids, false)
+		exact = ok
 		if !ok {
 			all, err = s.srv.sync.ListMessagesRange(ctx, sel.mb.ID, sel.uids[0], sel.lastUID())
 		}
@@ -178,17 +180,23 @@ func (s *session) searchEach(key *imapwire.SearchKey, wantParsed bool, fn func(c
 	}
 	count := uint32(len(sel.uids))
 	// The messages still there, in sequence order, then read in batches.
-	present := make([]store.MessageMeta, 0, len(sel.uids))
-	seqs := make([]uint32, 0, len(sel.uids))
-	for i, uid := range sel.uids {
-		m, ok := metaOf(uid)
-		if !ok || sel.expunged[uid] {
-			continue
+	// all (a copy) is that list already when every message of the view
+	// is there, as is usual; seqs nil then means message j is number j+1.
+	present, seqs := all, []uint32(nil)
+	if !exact || len(all) != len(sel.uids) || len(sel.expunged) > 0 {
+		present = make([]store.MessageMeta, 0, len(sel.uids))
+		seqs = make([]uint32, 0, len(sel.uids))
+		for i, uid := range sel.uids {
+			m, ok := metaOf(uid)
+			if !ok || sel.expunged[uid] {
+				continue
+			}
+			present = append(present, m)
+			seqs = append(seqs, uint32(i+1))
 		}
-		present = append(present, m)
-		seqs = append(seqs, uint32(i+1))
 	}
 	all = nil
+	var cand candidate // one for every message: fn does not keep it
 	for start := 0; start < len(present); {
 		end := batchEnd(present, start, n)
 		var msgs []*stored
@@ -199,14 +207,18 @@ func (s *session) searchEach(key *imapwire.SearchKey, wantParsed bool, fn func(c
 			}
 		}
 		for j := start; j < end; j++ {
-			cand := &candidate{seq: seqs[j], meta: present[j]}
+			seq := uint32(j + 1)
+			if seqs != nil {
+				seq = seqs[j]
+			}
+			cand = candidate{seq: seq, meta: present[j]}
 			if n > needNone {
 				if cand.msg = msgs[j-start]; cand.msg == nil {
 					continue // expunged meanwhile
 				}
 			}
-			if s.match(key, cand, count) {
-				fn(cand)
+			if s.match(key, &cand, count) {
+				fn(&cand)
 			}
 		}
 		if ctx.Err() != nil {
@@ -277,6 +289,9 @@ func (s *session) match(k *imapwire.SearchKey, c *candidate, max uint32) bool {
 		}
 		return dateMatch(strings.TrimPrefix(k.Op, "SENT"), c.msg.st.Date, k.Date)
 	case "HEADER":
+		if envelopeSubject(k) {
+			return c.msg != nil && containsFold(c.msg.st.Envelope.SubjectDecoded, k.Value)
+		}
 		return c.msg != nil && headerMatch(c.msg, k.Field, k.Value)
 	case "BODY":
 		return c.msg != nil && containsFold(c.bodyText(), k.Value)
@@ -327,6 +342,14 @@ func headerMatch(msg *stored, name, value string) bool {
 		}
 	}
 	return false
+}
+
+// envelopeSubject says whether k is SUBJECT with a value, which matches
+// the envelope's subject (RFC 9051 §6.4.4) as decoded at delivery: the
+// stored structure answers it without the message's header. An empty
+// value asks whether the field is there, which the header answers.
+func envelopeSubject(k *imapwire.SearchKey) bool {
+	return k.Envelope && k.Field == "SUBJECT" && k.Value != ""
 }
 
 // containsFold reports whether needle is in hay, case-insensitively.

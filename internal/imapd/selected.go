@@ -34,6 +34,9 @@ type selected struct {
 	dirty bool
 	// saved is the SEARCHRES result, "$" (RFC 5182).
 	saved []store.UID
+	// metas is the messages' metadata once the session has read the
+	// whole mailbox (metacache.go); nil when it has not.
+	metas *metaCache
 }
 
 func (sel *selected) close() {
@@ -59,6 +62,20 @@ func (sel *selected) seqOf(uid store.UID) uint32 {
 	return uint32(i + 1)
 }
 
+// foldOwn takes in the session's own write of modseq, whose changes the
+// command reports itself: a write takes one new modseq per mailbox
+// (store.Messages), so when the view is current up to the modseq before
+// it, nothing else can lie between and the view is now current up to
+// modseq. The change feed's event for it then finds nothing new, and the
+// store is not asked for changes the session already knows.
+func (sel *selected) foldOwn(modseq store.ModSeq) bool {
+	if modseq != sel.modseq+1 {
+		return false
+	}
+	sel.modseq = modseq
+	return true
+}
+
 // drainEvents notes, without blocking, whether the feed reported a change
 // to the selected mailbox.
 func (sel *selected) drainEvents() {
@@ -66,8 +83,11 @@ func (sel *selected) drainEvents() {
 		select {
 		case ev, ok := <-sel.events:
 			if !ok {
+				// The feed ended: nothing tells the session of changes
+				// any more, so it keeps nothing it could not refresh.
 				sel.events = nil
 				sel.dirty = true
+				sel.dropMetas()
 				return
 			}
 			if ev.Kind == store.EventMailboxes || (ev.Mailbox == sel.mb.ID && ev.ModSeq > sel.modseq) {
@@ -226,6 +246,7 @@ func (s *session) sync(mode syncMode) bool {
 			return true
 		}
 		if ch.ExpungedIncomplete {
+			sel.dropMetas()
 			// The expunge history no longer reaches back to our modseq:
 			// what is gone is what the store no longer has.
 			v, err := s.srv.sync.MailboxView(ctx, sel.mb.ID)
@@ -240,6 +261,8 @@ func (s *session) sync(mode syncMode) bool {
 			}
 		}
 		sel.dirty = false
+		sel.learnt(ch.Messages)
+		sel.forget(ch.Expunged)
 		for _, u := range ch.Expunged {
 			if sel.seqOf(u) != 0 {
 				sel.expunged[u] = true

@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"slices"
 
 	"mailhouse/internal/imapd/imapwire"
 	"mailhouse/internal/message"
@@ -59,6 +60,9 @@ func searchNeed(k *imapwire.SearchKey) need {
 	case "BODY", "TEXT":
 		return needBody
 	case "HEADER":
+		if envelopeSubject(k) {
+			return needParsed
+		}
 		return needHeader
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		return needParsed
@@ -189,22 +193,31 @@ func (s *session) keep(m *store.MessageMeta, msg *stored, n need, rawLen int, sc
 	return msg
 }
 
-// readMetas returns the metadata of the messages among uids (at most
-// store.MaxBatch) that exist, by UID, in one query when the store can.
-func (s *session) readMetas(uids []store.UID) ([]store.MessageMeta, bool, error) {
+// readMetas returns the metadata of the messages among uids (ascending)
+// that exist, by UID: from the session's cache unless fresh, else in one
+// query when the store can (at most store.MaxBatch UIDs). A read of the
+// whole mailbox fills the cache.
+func (s *session) readMetas(uids []store.UID, fresh bool) ([]store.MessageMeta, bool, error) {
+	sel := s.sel
+	if sel.metas != nil && !fresh {
+		return sel.metas.pick(uids), true, nil
+	}
 	br, ok := s.srv.o.Store.(store.BatchReader)
 	if !ok || len(uids) > store.MaxBatch {
 		return nil, false, nil
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	rows, err := br.ReadBatch(ctx, s.sel.mb.ID, uids, 0)
+	rows, err := br.ReadBatch(ctx, sel.mb.ID, uids, 0)
 	if err != nil {
 		return nil, true, err
 	}
 	ms := make([]store.MessageMeta, len(rows))
 	for i := range rows {
 		ms[i] = rows[i].Meta
+	}
+	if sel.metas == nil && sel.events != nil && len(uids) <= maxCachedMetas && slices.Equal(uids, sel.uids) {
+		sel.metas = &metaCache{ms: slices.Clone(ms)}
 	}
 	return ms, true, nil
 }

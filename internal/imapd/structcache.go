@@ -9,11 +9,16 @@ import (
 	"mailhouse/internal/store"
 )
 
-// defaultStructCacheBytes bounds the structure cache of a Server: a few
-// MiB, so that the server stays small (1,000 idle connections must cost
-// little), yet holds the structures and headers of the messages sessions
-// are busy with (about 2 KB each for ordinary mail).
-const defaultStructCacheBytes = 4 << 20
+// defaultStructCacheBytes bounds the structure cache of a Server: enough
+// for the structures and headers of the messages busy sessions use
+// (about 2 KB each for ordinary mail: 8,000 messages), and nothing once
+// the server is idle (idleDrop).
+const defaultStructCacheBytes = 16 << 20
+
+// idleDrop: a cache nobody has used for this long is emptied, so that a
+// server between bursts (1,000 idle connections must cost little) does
+// not hold it.
+const idleDrop = 15 * time.Second
 
 // maxCachedHeader: messages whose top-level header is larger are cached
 // without it (structure only).
@@ -50,10 +55,15 @@ type structEntry struct {
 // default bound.
 type structCache struct {
 	mu    sync.Mutex
-	max   int // bytes; 0 means defaultStructCacheBytes
+	max   int           // bytes; 0 means defaultStructCacheBytes
+	idle  time.Duration // 0 means idleDrop
 	used  int
 	items map[structKey]*structEntry
 	lru   list.List // front: most recently used
+	// lastUse is when get or put last ran; dropper empties the cache
+	// once it has been unused for idleDrop (nil while empty).
+	lastUse time.Time
+	dropper *time.Timer
 }
 
 // get returns the cached entry of m, if any; withHead asks for one whose
@@ -65,6 +75,7 @@ func (c *structCache) get(key structKey, m *store.MessageMeta, withHead bool) *s
 	if e == nil {
 		return nil
 	}
+	c.lastUse = time.Now()
 	if e.size != m.Size || e.prefixLen != m.PrefixLen || !e.date.Equal(m.InternalDate) {
 		c.remove(e)
 		return nil
@@ -98,6 +109,10 @@ func (c *structCache) put(key structKey, m *store.MessageMeta, st *message.Struc
 	if c.items == nil {
 		c.items = map[structKey]*structEntry{}
 	}
+	c.lastUse = time.Now()
+	if c.dropper == nil {
+		c.dropper = time.AfterFunc(c.idleAfter(), c.dropIfIdle)
+	}
 	if old := c.items[key]; old != nil {
 		if head == nil && old.head != nil {
 			c.lru.MoveToFront(old.elem)
@@ -112,6 +127,28 @@ func (c *structCache) put(key structKey, m *store.MessageMeta, st *message.Struc
 	for c.used > limit {
 		c.remove(c.lru.Back().Value.(*structEntry))
 	}
+}
+
+func (c *structCache) idleAfter() time.Duration {
+	if c.idle > 0 {
+		return c.idle
+	}
+	return idleDrop
+}
+
+// dropIfIdle empties the cache if it has not been used for idleDrop,
+// else looks again when it may have been.
+func (c *structCache) dropIfIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if wait := c.idleAfter() - time.Since(c.lastUse); wait > 0 {
+		c.dropper.Reset(wait)
+		return
+	}
+	c.items = nil
+	c.lru.Init()
+	c.used = 0
+	c.dropper = nil
 }
 
 func (c *structCache) remove(e *structEntry) {

@@ -131,3 +131,36 @@ func TestStructCost(t *testing.T) {
 		t.Errorf("cost %d bytes for structures whose decoding allocated %d", cost, alloc)
 	}
 }
+
+// TestStructCacheIdleDrop: a cache left unused empties itself; one in
+// use does not.
+func TestStructCacheIdleDrop(t *testing.T) {
+	c := structCache{idle: 50 * time.Millisecond}
+	key := structKey{7, 1, 1}
+	m, st, n := cacheMsg(1)
+	c.put(key, m, st, n, nil, false)
+	for range 6 { // in use for longer than idle
+		time.Sleep(20 * time.Millisecond)
+		if c.get(key, m, false) == nil {
+			t.Fatal("dropped while in use")
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		used, items := c.used, len(c.items)
+		c.mu.Unlock()
+		if used == 0 && items == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("unused for 5 s, still %d entries, %d bytes", items, used)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// It fills again afterwards.
+	c.put(key, m, st, n, nil, false)
+	if c.get(key, m, false) == nil {
+		t.Fatal("not cached after the drop")
+	}
+}

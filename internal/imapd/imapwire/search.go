@@ -29,6 +29,10 @@ type SearchKey struct {
 	Seq      SeqSet
 	Flag     string
 	Field    string // upper-case header name
+	// Envelope is set on the HEADER keys written as BCC, CC, FROM,
+	// SUBJECT or TO, which RFC 9051 §6.4.4 defines on the envelope's
+	// field rather than on the header.
+	Envelope bool
 	Value    string
 	Date     time.Time
 	N        uint64
@@ -133,7 +137,7 @@ func (p *parser) searchKey() (*SearchKey, error) {
 	case "ALL", "NEW", "OLD", "RECENT":
 		return k, nil
 	case "BCC", "CC", "FROM", "SUBJECT", "TO":
-		k.Op, k.Field = "HEADER", name
+		k.Op, k.Field, k.Envelope = "HEADER", name, true
 		err = p.searchValue(k)
 	case "BODY", "TEXT":
 		err = p.searchValue(k)

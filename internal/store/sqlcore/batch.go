@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"mailhouse/internal/store"
 )
@@ -83,20 +84,25 @@ func (s *Core) ReadBatch(ctx context.Context, mailbox store.MailboxID, uids []st
 		set = nil // every row is wanted
 	}
 	out := make([]store.StoredMessage, 0, len(uids))
+	// One set of scan targets for every row, and each distinct flags
+	// value and zone split or built once: a mailbox has few of either,
+	// and this loop runs for every message a FETCH or SEARCH reads.
+	var m store.StoredMessage
+	var flags string
+	var date int64
+	var tz int
+	var parsed, prefix, body []byte
+	dest := []any{&m.Meta.UID, &m.Meta.ModSeq, &flags, &date, &tz, &m.Meta.Size, &m.Meta.PrefixLen}
+	switch kind {
+	case batchParsed:
+		dest = append(dest, &parsed)
+	case batchBody:
+		dest = append(dest, &parsed, &prefix, &body)
+	}
+	var dec rowDecoder
 	err := s.read(ctx, func(r reader) error {
 		return r.rows(q, func(rows Rows) error {
-			var m store.StoredMessage
-			var flags string
-			var date int64
-			var tz int
-			var prefix, body []byte
-			dest := []any{&m.Meta.UID, &m.Meta.ModSeq, &flags, &date, &tz, &m.Meta.Size, &m.Meta.PrefixLen}
-			switch kind {
-			case batchParsed:
-				dest = append(dest, &m.Parsed)
-			case batchBody:
-				dest = append(dest, &m.Parsed, &prefix, &body)
-			}
+			parsed, prefix, body = nil, nil, nil
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
@@ -107,14 +113,15 @@ func (s *Core) ReadBatch(ctx context.Context, mailbox store.MailboxID, uids []st
 				}
 			}
 			m.Meta.Mailbox = mailbox
-			m.Meta.Flags = splitFlags(flags)
-			m.Meta.InternalDate = fromStoredTime(date, tz)
+			m.Meta.Flags = dec.flags(flags)
+			m.Meta.InternalDate = dec.time(date, tz)
+			m.Parsed, m.Message = nil, nil
+			if parts&store.BatchParsed != 0 {
+				m.Parsed = parsed
+			}
 			if kind == batchBody {
 				m.Message = make([]byte, 0, len(prefix)+len(body))
 				m.Message = append(append(m.Message, prefix...), body...)
-			}
-			if parts&store.BatchParsed == 0 {
-				m.Parsed = nil
 			}
 			out = append(out, m)
 			return nil
@@ -124,4 +131,51 @@ func (s *Core) ReadBatch(ctx context.Context, mailbox store.MailboxID, uids []st
 		return nil, fmt.Errorf("%s: reading messages of mailbox #%d: %w", s.d.Name, mailbox, err)
 	}
 	return out, nil
+}
+
+// rowDecoder turns stored flags and dates into their Go forms, sharing
+// what repeats between the rows of one result: the split flags of each
+// distinct stored value (callers never change a Flags slice in place:
+// applyFlags and the protocol code copy before changing) and the zone
+// of each offset.
+type rowDecoder struct {
+	sets  map[string][]string
+	zones map[int]*time.Location
+}
+
+// maxSharedFlagSets bounds the distinct flags values one decoder keeps.
+const maxSharedFlagSets = 64
+
+func (d *rowDecoder) flags(stored string) []string {
+	if stored == "" {
+		return nil
+	}
+	if f, ok := d.sets[stored]; ok {
+		return f
+	}
+	f := splitFlags(stored)
+	if d.sets == nil {
+		d.sets = map[string][]string{}
+	}
+	if len(d.sets) < maxSharedFlagSets {
+		d.sets[stored] = f[:len(f):len(f)]
+	}
+	return f
+}
+
+func (d *rowDecoder) time(nanos int64, tz int) time.Time {
+	if tz == 0 {
+		return time.Unix(0, nanos).UTC()
+	}
+	loc, ok := d.zones[tz]
+	if !ok {
+		if d.zones == nil {
+			d.zones = map[int]*time.Location{}
+		}
+		loc = time.FixedZone("", tz)
+		if len(d.zones) < maxSharedFlagSets {
+			d.zones[tz] = loc
+		}
+	}
+	return time.Unix(0, nanos).In(loc)
 }
