@@ -61,8 +61,20 @@ func readMemSample(s []metrics.Sample) memSample {
 }
 
 // trimmer decides, sample by sample, when to trim.
+//
+// What the heap keeps alive is known precisely only after a collection
+// with no burst under way. The runtime's own figure (/gc/heap/live) is
+// that of its last collection, which, when it ran in the middle of a
+// burst, counts the burst's buffers as alive: the heap then looks
+// mostly alive and would never be trimmed (the dummy hash made at
+// start, 64 MiB, stayed resident this way until the forced collection
+// two minutes later). So the trimmer also keeps the live heap it
+// measured after its own last trim, and compares with the lower of the
+// two.
 type trimmer struct {
 	last memSample
+	// floor is the live heap after the last trim (0 before the first).
+	floor uint64
 	// trimmed: already trimmed in this quiet spell; wait for activity.
 	trimmed bool
 }
@@ -75,16 +87,30 @@ func (t *trimmer) due(cur memSample) bool {
 		t.trimmed = false
 		return false
 	}
-	if t.trimmed || cur.mapped < cur.live+trimMinBytes {
+	if t.trimmed || cur.mapped < min(cur.live, t.floor)+trimMinBytes {
 		return false
 	}
 	t.trimmed = true
 	return true
 }
 
+// done records the sample taken right after a trim.
+func (t *trimmer) done(after memSample) {
+	t.last = after
+	t.floor = after.live
+}
+
+// memoryReleaser is a store that can give back memory it holds only for
+// speed (sqlstore: idle read connections, clean cache pages).
+type memoryReleaser interface {
+	ReleaseMemory(ctx context.Context) error
+}
+
 // trimMemory returns memory to the system after bursts (see above) until
-// ctx ends.
-func trimMemory(ctx context.Context, log *slog.Logger) {
+// ctx ends. When st is a memoryReleaser it is asked first, so that what
+// it lets go is collected by the same trim.
+func trimMemory(ctx context.Context, log *slog.Logger, st any) {
+	rel, _ := st.(memoryReleaser)
 	s := make([]metrics.Sample, len(memMetricNames))
 	for i, n := range memMetricNames {
 		s[i].Name = n
@@ -103,10 +129,17 @@ func trimMemory(ctx context.Context, log *slog.Logger) {
 			continue
 		}
 		start := time.Now()
+		if rel != nil {
+			rctx, cancel := context.WithTimeout(ctx, trimInterval)
+			if err := rel.ReleaseMemory(rctx); err != nil {
+				log.Warn("store could not release memory", "err", err)
+			}
+			cancel()
+		}
 		debug.FreeOSMemory()
 		after := readMemSample(s)
 		log.Debug("returned memory after a burst", "heap_before", cur.mapped, "heap_after", after.mapped,
 			"released", after.released-cur.released, "took", time.Since(start).Round(time.Microsecond))
-		t.last = after
+		t.done(after)
 	}
 }
