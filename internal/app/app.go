@@ -118,7 +118,7 @@ func New(o Options) (*App, error) {
 		FailuresPerIP: cfg.Limits.LoginFailuresPerIP, FailuresPerNet: cfg.Abuse.LoginFailuresPerNet,
 		FailuresPerAccount: cfg.Abuse.LoginFailuresPerAccount, Window: cfg.Abuse.LoginWindow.Duration,
 		Block: cfg.Limits.LoginBlock.Duration, Delay: cfg.Abuse.LoginDelay.Duration, MaxDelay: cfg.Abuse.LoginDelayMax.Duration,
-		Observe: a.Metrics.ObserveLogin,
+		Observe: a.Metrics.ObserveLogin, MaxConcurrent: loginHashes(),
 	})
 	a.Retention = retention.New(retention.Options{
 		Store: st, Defaults: cfg.Retention.Folders, Interval: cfg.Retention.Interval.Duration,
