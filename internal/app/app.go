@@ -23,6 +23,7 @@ import (
 	"mailhouse/internal/config"
 	"mailhouse/internal/delivery"
 	"mailhouse/internal/directory"
+	"mailhouse/internal/imapd"
 	"mailhouse/internal/mailauth"
 	"mailhouse/internal/metrics"
 	"mailhouse/internal/netx"
@@ -59,6 +60,9 @@ type App struct {
 	mu       sync.Mutex
 	addrs    map[string][]net.Addr
 	wg       sync.WaitGroup
+
+	// imap is kept for the memory trimmer (releasers).
+	imap *imapd.Server
 }
 
 // service is one protocol on its listeners.

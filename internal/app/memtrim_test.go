@@ -29,8 +29,8 @@ func TestTrimmerDue(t *testing.T) {
 		{"still quiet", 800*MiB + 30_000, 20 * MiB, 12 * MiB, false, 0},
 		{"busy again", 900 * MiB, 120 * MiB, 12 * MiB, false, 0},
 		{"quiet after the second burst", 900*MiB + 1000, 120 * MiB, 12 * MiB, true, 30 * MiB},
-		{"busy", 1000 * MiB, 40 * MiB, 35 * MiB, false, 0},
-		{"quiet, little garbage", 1000*MiB + 1000, 40 * MiB, 35 * MiB, false, 0},
+		{"busy", 1000 * MiB, 33 * MiB, 32 * MiB, false, 0},
+		{"quiet, little garbage", 1000*MiB + 1000, 33 * MiB, 32 * MiB, false, 0},
 		{"busy, a collection in the burst", 1100 * MiB, 90 * MiB, 85 * MiB, false, 0},
 		{"quiet, that collection's live figure stale", 1100*MiB + 1000, 90 * MiB, 85 * MiB, true, 30 * MiB},
 	}
