@@ -16,8 +16,9 @@ type IdleOptions struct {
 	Pass     string
 	Conns    int // connections to hold
 	Parallel int // connections being set up at once; default 16
-	// Settle is the wait after the last connection is IDLEing, before
-	// memory is read (lets the server's allocator settle). Default 5s.
+	// Settle is the wait before memory is read, both before the first
+	// connection and after the last one is IDLEing (lets the server's
+	// allocator settle). Default 5s.
 	Settle time.Duration
 	// PID, when non-zero, is the server's (or its master process's) pid:
 	// its process tree's memory is read before and while the connections
@@ -45,6 +46,9 @@ func (r IdleResult) Result() Result {
 		res.Add("rss_before_mib", "%.1f", float64(r.Before.RSSKB)/1024)
 		res.Add("pss_before_mib", "%.1f", float64(r.Before.PSSKB)/1024)
 		res.Add("pss_growth_mib", "%.1f", float64(r.Held.PSSKB-r.Before.PSSKB)/1024)
+		if r.Established > 0 {
+			res.Add("pss_per_conn_kib", "%.1f", float64(r.Held.PSSKB-r.Before.PSSKB)/float64(r.Established))
+		}
 	}
 	return res
 }
@@ -66,6 +70,14 @@ func RunIdle(ctx context.Context, o IdleOptions) (IdleResult, error) {
 	}
 	var res IdleResult
 	if o.PID != 0 {
+		// The server has just run other scenarios: let it settle as it
+		// will with the connections held, so that the growth is what
+		// the connections cost rather than the earlier load's leftovers.
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(o.Settle):
+		}
 		m, err := TreeMemory(o.PID)
 		if err != nil {
 			return res, err

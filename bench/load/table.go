@@ -52,10 +52,13 @@ var tableMetrics = []metric{
 	{"imap", "p99_ms", "IMAP op p99, ms", false},
 	{"pop3", "msgs_per_sec", "POP3 full download, msg/s", true},
 	{"pop3", "sessions_per_sec", "POP3 sessions/s (login, UIDL, RETR all)", true},
+	{"pop3", "retr_p50_ms", "POP3 RETR p50, ms", false},
 	{"pop3", "retr_p99_ms", "POP3 RETR p99, ms", false},
 	{"idle", "pss_mib", "1,000 idle IMAP connections: PSS, MiB", false},
 	{"idle", "rss_mib", "1,000 idle IMAP connections: RSS sum, MiB", false},
+	{"idle", "pss_before_mib", "idle server after the other scenarios (settled): PSS, MiB", false},
 	{"idle", "pss_growth_mib", "1,000 idle IMAP connections: PSS growth over the idle server, MiB", false},
+	{"idle", "pss_per_conn_kib", "idle IMAP connection: PSS growth per connection, KiB", false},
 }
 
 // Table writes the comparison of server "mailhouse" with server "peer"

@@ -23,6 +23,7 @@ import (
 	"mailhouse/internal/config"
 	"mailhouse/internal/delivery"
 	"mailhouse/internal/directory"
+	"mailhouse/internal/imapd"
 	"mailhouse/internal/mailauth"
 	"mailhouse/internal/metrics"
 	"mailhouse/internal/netx"
@@ -59,6 +60,9 @@ type App struct {
 	mu       sync.Mutex
 	addrs    map[string][]net.Addr
 	wg       sync.WaitGroup
+
+	// imap is kept for the memory trimmer (releasers).
+	imap *imapd.Server
 }
 
 // service is one protocol on its listeners.
@@ -118,7 +122,7 @@ func New(o Options) (*App, error) {
 		FailuresPerIP: cfg.Limits.LoginFailuresPerIP, FailuresPerNet: cfg.Abuse.LoginFailuresPerNet,
 		FailuresPerAccount: cfg.Abuse.LoginFailuresPerAccount, Window: cfg.Abuse.LoginWindow.Duration,
 		Block: cfg.Limits.LoginBlock.Duration, Delay: cfg.Abuse.LoginDelay.Duration, MaxDelay: cfg.Abuse.LoginDelayMax.Duration,
-		Observe: a.Metrics.ObserveLogin,
+		Observe: a.Metrics.ObserveLogin, MaxConcurrent: loginHashes(),
 	})
 	a.Retention = retention.New(retention.Options{
 		Store: st, Defaults: cfg.Retention.Folders, Interval: cfg.Retention.Interval.Duration,

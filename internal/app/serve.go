@@ -56,7 +56,7 @@ func Serve(env *cli.Env, args []string) error {
 	logger.Info("mailhouse running", "hostname", cfg.Hostname, "version", Version)
 	trimCtx, stopTrim := context.WithCancel(context.Background())
 	defer stopTrim()
-	go trimMemory(trimCtx, logger)
+	go trimMemory(trimCtx, logger, a.releasers())
 	return a.runUntilSignal(logger)
 }
 

@@ -40,6 +40,7 @@ func (a *App) buildServices(tlsConf *tls.Config) ([]*service, error) {
 		Hostname: cfg.Hostname, TLS: cloneTLS(tlsConf), Store: a.Store, Auth: a.Auth,
 		Deliverer: a.Deliverer, Config: cfg.IMAP, Version: Version, Logger: a.log.With("service", "imap"),
 	})
+	a.imap = imap
 	add(&service{name: "imap", addrs: cfg.Listen.IMAP, serve: plainServe(imap.Serve), busy: imapd.Busy, shutdown: imap.Shutdown})
 	add(&service{name: "imaps", addrs: cfg.Listen.IMAPS, implicitTLS: true, serve: tlsServe(imap.Serve)})
 

@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"container/list"
+	"context"
 	"sync"
 	"time"
 
@@ -172,4 +173,16 @@ func structCost(st *message.Structure, rawLen int) int {
 	}
 	parts(&st.Root)
 	return n
+}
+
+// ReleaseMemory empties the structure cache: the server has gone quiet
+// (the app's memory trimmer calls it), and sessions that come back fill
+// it again as they FETCH. It returns no error.
+func (s *Server) ReleaseMemory(context.Context) error {
+	s.structs.mu.Lock()
+	defer s.structs.mu.Unlock()
+	s.structs.items = nil
+	s.structs.lru.Init()
+	s.structs.used = 0
+	return nil
 }
