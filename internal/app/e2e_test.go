@@ -95,7 +95,7 @@ func TestIdleSeesSMTPDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendMX(t, s, "carol@elsewhere.test", "bob@example.test", "while idling")
-	if e := waitEvent(t, events, "exists", time.Second); e.n != 1 {
+	if e := waitEvent(t, events, "exists", 10*time.Second); e.n != 1 {
 		t.Fatalf("EXISTS %d, want 1", e.n)
 	}
 	if err := idle.Close(); err != nil {
@@ -169,7 +169,7 @@ func TestPOP3DeleteReachesIMAPAtQuit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := waitEvent(t, events, "expunge", time.Second); e.n != 1 {
+	if e := waitEvent(t, events, "expunge", 10*time.Second); e.n != 1 {
 		t.Fatalf("EXPUNGE %d, want 1", e.n)
 	}
 	idle.Close()

@@ -41,7 +41,7 @@ func matching(lines []string, expr string) []string {
 // change feed, a moment after that session's command completed.
 func (c *client) until(cmd, want string) []string {
 	c.t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		u := c.ok("%s", cmd)
 		if containsLine(u, want) || time.Now().After(deadline) {

@@ -163,6 +163,16 @@ func (c *client) expect(prefix string) string {
 	return l
 }
 
+// closed reads until the server closes the connection, for up to 10 s
+// (a session's clean-up is done by then: it runs before the close).
+func (c *client) closed() {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c.r); err != nil {
+		c.t.Fatalf("connection still open: %v", err)
+	}
+}
+
 func (c *client) write(s string) {
 	c.t.Helper()
 	if _, err := c.conn.Write([]byte(s)); err != nil {

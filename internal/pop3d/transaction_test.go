@@ -214,9 +214,9 @@ func TestDroppedConnectionDeletesNothing(t *testing.T) {
 	c.cmd("DELE 1", "+OK")
 	c.cmd("DELE 2", "+OK")
 	c.conn.Close()
-	// The next session (once the lock is free) sees both.
-	time.Sleep(100 * time.Millisecond)
-	c = e.login(alice)
+	// The next session (once the server has noticed the hang-up and
+	// freed the lock) sees both.
+	c = e.loginOnceFree(alice)
 	c.cmd("STAT", "+OK 2 ")
 	c.cmd("QUIT", "+OK")
 	if n := len(e.inboxUIDs(alice)); n != 2 {
