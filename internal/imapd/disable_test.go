@@ -36,8 +36,8 @@ func waitClosed(t *testing.T, c *imapclient.Client, what string) {
 	t.Helper()
 	select {
 	case <-c.Closed():
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%s: session still open 5 s after the account was disabled", what)
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s: session still open 15 s after the account was disabled", what)
 	}
 }
 
