@@ -162,33 +162,49 @@ func TestServeListensEverywhereAndStops(t *testing.T) {
 	cfgPath := filepath.Join(dir, "mailhouse.toml")
 	b, _ := os.ReadFile(cfgPath)
 	keys := []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https"}
-	ports := freePorts(t, len(keys)+1)
-	text := string(b)
-	for i, k := range keys {
-		re := regexp.MustCompile(`(?m)^` + k + `\s*=.*$`)
-		addrs := fmt.Sprintf(`"127.0.0.1:%d"`, ports[i])
-		if k == "submission" {
-			addrs += fmt.Sprintf(`, "127.0.0.1:%d"`, ports[len(keys)])
+	// The ports are free when picked; another process may take one
+	// before serve listens. Then serve exits and we try other ports.
+	var (
+		ports []int
+		cmd   *exec.Cmd
+		logs  chan string
+	)
+	for attempt := 0; ; attempt++ {
+		ports = freePorts(t, len(keys)+1)
+		text := string(b)
+		for i, k := range keys {
+			re := regexp.MustCompile(`(?m)^` + k + `\s*=.*$`)
+			addrs := fmt.Sprintf(`"127.0.0.1:%d"`, ports[i])
+			if k == "submission" {
+				addrs += fmt.Sprintf(`, "127.0.0.1:%d"`, ports[len(keys)])
+			}
+			text = re.ReplaceAllString(text, k+" = ["+addrs+"]")
 		}
-		text = re.ReplaceAllString(text, k+" = ["+addrs+"]")
-	}
-	os.WriteFile(cfgPath, []byte(text), 0o600)
+		os.WriteFile(cfgPath, []byte(text), 0o600)
 
-	cmd := exec.Command(bin, "serve", "--config", cfgPath)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		cmd = exec.Command(bin, "serve", "--config", cfgPath)
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		logs = make(chan string, 100)
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				logs <- sc.Text()
+			}
+			close(logs)
+		}()
+		seen, running := waitForOrEnd(t, logs, "mailhouse running")
+		if running {
+			break
+		}
+		_ = cmd.Wait()
+		if out := strings.Join(seen, "\n"); attempt >= 2 || !strings.Contains(out, "address already in use") {
+			t.Fatalf("serve ended before it ran:\n%s", out)
+		}
 	}
 	defer cmd.Process.Kill()
-	logs := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs <- sc.Text()
-		}
-		close(logs)
-	}()
-	waitFor(t, logs, "mailhouse running")
 	for i, p := range ports {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), 2*time.Second)
 		if err != nil {
@@ -244,17 +260,28 @@ func TestServeListensEverywhereAndStops(t *testing.T) {
 
 func waitFor(t *testing.T, lines <-chan string, want string) []string {
 	t.Helper()
+	seen, ok := waitForOrEnd(t, lines, want)
+	if !ok {
+		t.Fatalf("output ended before %q:\n%s", want, strings.Join(seen, "\n"))
+	}
+	return seen
+}
+
+// waitForOrEnd reads lines until one contains want (true) or the
+// output ends (false), for up to 20 s.
+func waitForOrEnd(t *testing.T, lines <-chan string, want string) ([]string, bool) {
+	t.Helper()
 	var seen []string
 	timeout := time.After(20 * time.Second)
 	for {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				t.Fatalf("output ended before %q:\n%s", want, strings.Join(seen, "\n"))
+				return seen, false
 			}
 			seen = append(seen, l)
 			if strings.Contains(l, want) {
-				return seen
+				return seen, true
 			}
 		case <-timeout:
 			t.Fatalf("no %q within 20s:\n%s", want, strings.Join(seen, "\n"))

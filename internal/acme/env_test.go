@@ -25,6 +25,7 @@ import (
 	"mailhouse/internal/smtpd"
 	"mailhouse/internal/store"
 	"mailhouse/internal/testenv"
+	"mailhouse/internal/testutil"
 	"mailhouse/internal/web"
 )
 
@@ -77,7 +78,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	e.imaps, e.submission, e.https = imapsLn.Addr().String(), subLn.Addr().String(), httpsLn.Addr().String()
 	tlsPort := port(t, e.https)
 	if eo.tlsPortClosed {
-		tlsPort = port(t, freeAddr(t))
+		tlsPort = port(t, testutil.ReservePort(t).Addr) // stays closed
 	}
 	e.pebble = startPebble(t, e.dns.Addr, port(t, httpLn.Addr().String()), tlsPort)
 

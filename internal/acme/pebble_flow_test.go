@@ -201,7 +201,7 @@ func TestRenewalKeepsOpenConnection(t *testing.T) {
 		if n != 1 {
 			t.Errorf("EXISTS %d", n)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(15 * time.Second):
 		t.Fatal("the old connection saw no new message")
 	}
 	if err := c.Logout().Wait(); err != nil {

@@ -44,53 +44,79 @@ func startPebble(t *testing.T, dnsAddr string, httpPort, tlsPort int) *pebble {
 	if err := netx.GenerateSelfSigned("localhost", cert, key); err != nil { // also 127.0.0.1
 		t.Fatal(err)
 	}
-	listen, mgmt := freeAddr(t), freeAddr(t)
-	conf := map[string]any{"pebble": map[string]any{
-		"listenAddress": listen, "managementListenAddress": mgmt,
-		"certificate": cert, "privateKey": key,
-		"httpPort": httpPort, "tlsPort": tlsPort,
-		"ocspResponderURL": "", "externalAccountBindingRequired": false,
-	}}
-	b, _ := json.Marshal(conf)
-	confFile := filepath.Join(dir, "pebble.json")
-	if err := os.WriteFile(confFile, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := &pebble{DirURL: "https://" + listen + "/dir", CAFile: cert, log: &lockedBuffer{}}
-	cmd := exec.Command(bin, "-config", confFile, "-dnsserver", dnsAddr, "-strict=false")
-	cmd.Env = append(os.Environ(),
-		"PEBBLE_VA_NOSLEEP=1",      // validate at once
-		"PEBBLE_WFE_NONCEREJECT=0", // no random badNonce errors
-		"PEBBLE_AUTHZREUSE=0",      // every order validates again
-	)
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("pebble's log:\n%s", p.log.String())
-		}
-	})
-
 	pool := x509.NewCertPool()
 	own, _ := os.ReadFile(cert)
 	pool.AppendCertsFromPEM(own)
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer hc.CloseIdleConnections()
+	// Its two ports are free when picked; another process may take one
+	// before Pebble listens. Then Pebble exits and we try other ports.
+	var p *pebble
 	var root []byte
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		root = get(hc, "https://"+mgmt+"/roots/0")
-		if root != nil && get(hc, p.DirURL) != nil {
+	for attempt := 0; ; attempt++ {
+		listen, mgmt := freeAddr(t), freeAddr(t)
+		conf := map[string]any{"pebble": map[string]any{
+			"listenAddress": listen, "managementListenAddress": mgmt,
+			"certificate": cert, "privateKey": key,
+			"httpPort": httpPort, "tlsPort": tlsPort,
+			"ocspResponderURL": "", "externalAccountBindingRequired": false,
+		}}
+		b, _ := json.Marshal(conf)
+		confFile := filepath.Join(dir, "pebble.json")
+		if err := os.WriteFile(confFile, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p = &pebble{DirURL: "https://" + listen + "/dir", CAFile: cert, log: &lockedBuffer{}}
+		cmd := exec.Command(bin, "-config", confFile, "-dnsserver", dnsAddr, "-strict=false")
+		cmd.Env = append(os.Environ(),
+			"PEBBLE_VA_NOSLEEP=1",      // validate at once
+			"PEBBLE_WFE_NONCEREJECT=0", // no random badNonce errors
+			"PEBBLE_AUTHZREUSE=0",      // every order validates again
+		)
+		cmd.Stdout, cmd.Stderr = p.log, p.log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() {
+			_ = cmd.Wait()
+			close(exited)
+		}()
+		log := p.log
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-exited
+			if t.Failed() {
+				t.Logf("pebble's log:\n%s", log.String())
+			}
+		})
+
+		deadline := time.Now().Add(20 * time.Second)
+		for root == nil {
+			root = get(hc, "https://"+mgmt+"/roots/0")
+			if root != nil && get(hc, p.DirURL) == nil {
+				root = nil
+			}
+			if root != nil {
+				break
+			}
+			select {
+			case <-exited:
+			default:
+				if time.Now().After(deadline) {
+					t.Fatalf("pebble did not start:\n%s", p.log.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			if attempt >= 2 || !bytes.Contains([]byte(p.log.String()), []byte("address already in use")) {
+				t.Fatalf("pebble exited:\n%s", p.log.String())
+			}
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pebble did not start:\n%s", p.log.String())
+		if root != nil {
+			break
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	p.Roots = x509.NewCertPool()
 	for rest := root; ; {

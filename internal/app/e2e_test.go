@@ -95,7 +95,7 @@ func TestIdleSeesSMTPDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendMX(t, s, "carol@elsewhere.test", "bob@example.test", "while idling")
-	if e := waitEvent(t, events, "exists", time.Second); e.n != 1 {
+	if e := waitEvent(t, events, "exists", 10*time.Second); e.n != 1 {
 		t.Fatalf("EXISTS %d, want 1", e.n)
 	}
 	if err := idle.Close(); err != nil {
@@ -169,7 +169,7 @@ func TestPOP3DeleteReachesIMAPAtQuit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := waitEvent(t, events, "expunge", time.Second); e.n != 1 {
+	if e := waitEvent(t, events, "expunge", 10*time.Second); e.n != 1 {
 		t.Fatalf("EXPUNGE %d, want 1", e.n)
 	}
 	idle.Close()
@@ -196,7 +196,7 @@ func TestPOP3DropDeletesNothing(t *testing.T) {
 	conn.Close()
 
 	// The maildrop lock is released and the message is still there.
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		conn2, err := tls.Dial("tcp", s.Addr(t, "pop3s"), s.ClientTLS)
 		if err != nil {
@@ -253,7 +253,7 @@ func TestQueueShownToAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: s.ClientTLS}}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		req, _ := http.NewRequest("GET", "https://"+s.Addr(t, "https")+"/api/admin/v1/queue", nil)
 		req.Header.Set("Authorization", "Bearer "+secret)

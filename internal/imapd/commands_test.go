@@ -102,7 +102,20 @@ func TestSelectedMailboxDeletedElsewhere(t *testing.T) {
 	a.ok("CREATE Temp")
 	a.ok("SELECT Temp")
 	b.ok("DELETE Temp")
-	time.Sleep(50 * time.Millisecond)
-	a.write("x NOOP\r\n")
-	a.expect("* BYE")
+	// The deletion reaches a through the change feed, a moment later:
+	// NOOP until it does.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		a.write("x NOOP\r\n")
+		l := a.line()
+		for strings.HasPrefix(l, "* ") && !strings.HasPrefix(l, "* BYE") {
+			l = a.line()
+		}
+		if strings.HasPrefix(l, "* BYE") {
+			return
+		}
+		if !strings.HasPrefix(l, "x OK") || time.Now().After(deadline) {
+			t.Fatalf("NOOP after the selected mailbox was deleted elsewhere: %q", l)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -96,7 +96,7 @@ func TestCompressLimit(t *testing.T) {
 	}
 	second.ok("NOOP")
 	first.conn.Close()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		st := second.status("COMPRESS DEFLATE")
 		if strings.HasPrefix(st, "OK") {

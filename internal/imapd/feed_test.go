@@ -106,8 +106,8 @@ func TestSharedFeedOverflowKeepsOwnMailbox(t *testing.T) {
 		writer.ok("APPEND Other {%d+}\r\n%s", len(msg), msg)
 	}
 	ts.deliver(t, alice(), testMessage("mine"))
-	time.Sleep(100 * time.Millisecond) // let the feed hand the events out
-	if u := busy.ok("NOOP"); !containsLine(u, "* 1 EXISTS") {
+	time.Sleep(100 * time.Millisecond) // let the feed hand the events out (and overflow)
+	if u := busy.until("NOOP", "* 1 EXISTS"); !containsLine(u, "* 1 EXISTS") {
 		t.Errorf("NOOP after 12 changes elsewhere and one to INBOX: %q", u)
 	}
 }

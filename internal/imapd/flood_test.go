@@ -78,7 +78,7 @@ func TestSlowLoris(t *testing.T) {
 		}
 		defer c.Close()
 		d, said := testutil.SlowLoris(t, c, "a1 CAPABILITY ", 200*time.Millisecond, 10*timeout)
-		if d > 3*timeout || !strings.Contains(said, "* BYE") {
+		if d > 6*timeout || !strings.Contains(said, "* BYE") {
 			t.Errorf("lived %v, server said %q", d, said)
 		}
 	})
@@ -104,7 +104,7 @@ func TestSlowLoris(t *testing.T) {
 			}
 		}
 		d, said := testutil.SlowLoris(t, c, "a2 NOOP a2 NOOP ", 200*time.Millisecond, 10*timeout)
-		if d > 4*timeout || !strings.Contains(said, "* BYE") {
+		if d > 7*timeout || !strings.Contains(said, "* BYE") {
 			t.Errorf("lived %v, server said %q", d, said)
 		}
 	})

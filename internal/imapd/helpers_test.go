@@ -100,6 +100,8 @@ type client struct {
 	conn net.Conn
 	r    *bufio.Reader
 	n    int
+	// wait bounds the wait for each response line; 10 s if zero.
+	wait time.Duration
 }
 
 func dialRaw(t testing.TB, addr string, tlsConf *tls.Config) *client {
@@ -131,7 +133,11 @@ func (ts *testServer) login(t testing.TB, user string) *client {
 // line reads one response line, with any literal's data appended.
 func (c *client) line() string {
 	c.t.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	wait := c.wait
+	if wait == 0 {
+		wait = 10 * time.Second
+	}
+	_ = c.conn.SetReadDeadline(time.Now().Add(wait))
 	var out strings.Builder
 	for {
 		l, err := c.r.ReadString('\n')
@@ -161,6 +167,16 @@ func (c *client) expect(prefix string) string {
 		c.t.Fatalf("got %q, want prefix %q", l, prefix)
 	}
 	return l
+}
+
+// closed reads until the server closes the connection, for up to 10 s
+// (a session's clean-up is done by then: it runs before the close).
+func (c *client) closed() {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c.r); err != nil {
+		c.t.Fatalf("connection still open: %v", err)
+	}
 }
 
 func (c *client) write(s string) {

@@ -8,8 +8,12 @@ import (
 )
 
 // hostileDeadline bounds each hostile input below; each is about 1 MB and
-// built to trip a quadratic loop. Linear code takes milliseconds.
-const hostileDeadline = 3 * time.Second
+// built to trip a quadratic loop. Linear code takes milliseconds to a few
+// hundred (a million address tokens: ~0.3 s, most of it growing slices
+// and the GC scanning them), some seconds on a loaded CI machine; a
+// quadratic loop over a megabyte takes minutes. The bound tells the two
+// apart without timing the linear code.
+const hostileDeadline = 20 * time.Second
 
 // TestHostileInputs checks inputs made to exhaust time, memory or stack.
 func TestHostileInputs(t *testing.T) {

@@ -41,7 +41,7 @@ func TestDisableEndsSession(t *testing.T) {
 	}
 	c.expect("-ERR [AUTH] account disabled")
 	c.closed()
-	if d := time.Since(start); d > 5*time.Second {
+	if d := time.Since(start); d > 10*time.Second { // the check runs every 200 ms; 10 s is for a loaded machine
 		t.Errorf("session ended %v after the disable", d)
 	}
 	if n := len(e.inboxUIDs(alice)); n != 1 {

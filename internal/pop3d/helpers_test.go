@@ -192,6 +192,28 @@ func (e *env) login(address string) *client {
 	return c
 }
 
+// loginOnceFree logs in as soon as the maildrop lock is free: a dropped
+// session frees it once the server notices the hang-up, a moment later
+// (up to 15 s on a loaded machine). Until then PASS says IN-USE.
+func (e *env) loginOnceFree(address string) *client {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c := e.dialTLS()
+		c.cmd("USER "+address, "+OK")
+		c.send("PASS " + testenv.Password)
+		l := c.expect("")
+		if strings.HasPrefix(l, "+OK") {
+			return c
+		}
+		if !strings.HasPrefix(l, "-ERR [IN-USE]") || time.Now().After(deadline) {
+			e.t.Fatalf("PASS while the lock may be held: %q", l)
+		}
+		c.conn.Close()
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // stls upgrades a plaintext session.
 func (c *client) stls(cfg *tls.Config) {
 	c.t.Helper()

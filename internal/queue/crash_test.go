@@ -145,7 +145,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 			t.Errorf("message %d delivered %d times", i, n)
 		}
 	}
-	deadline = time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(15 * time.Second)
 	for {
 		es, _ := st.QueueList(ctx)
 		if len(es) == 0 {

@@ -139,6 +139,11 @@ func (s *site) listenMX(t *testing.T, addr string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s.serveMX(ln)
+}
+
+// serveMX serves the site's MX on ln.
+func (s *site) serveMX(ln net.Listener) string {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

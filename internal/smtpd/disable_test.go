@@ -52,7 +52,7 @@ func TestDisableEndsSubmission(t *testing.T) {
 		c.expect("421 4.7.0 ")
 		c.expectClosed()
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	if d := time.Since(start); d > 10*time.Second { // the check runs every 200 ms; 10 s is for a loaded machine
 		t.Errorf("sessions ended %v after the disable", d)
 	}
 	other.cmd("NOOP", "250 ")

@@ -66,7 +66,7 @@ func TestSlowLoris(t *testing.T) {
 	t.Run("command", func(t *testing.T) {
 		c := dialRaw(t, ts.mx)
 		d, said := testutil.SlowLoris(t, c.conn, "EHLO slowly.example.", 200*time.Millisecond, 10*timeout)
-		if d > 3*timeout || !strings.Contains(said, "421 4.4.2") {
+		if d > 6*timeout || !strings.Contains(said, "421 4.4.2") {
 			t.Errorf("command slow-loris lived %v, server said %q", d, said)
 		}
 	})
@@ -75,7 +75,7 @@ func TestSlowLoris(t *testing.T) {
 		c.cmd("EHLO client.example", "250 ")
 		c.startTLS(ts.ClientTLS)
 		d, said := testutil.SlowLoris(t, c.conn, "EHLO slowly.example.", 200*time.Millisecond, 10*timeout)
-		if d > 3*timeout || !strings.Contains(said, "421 4.4.2") {
+		if d > 6*timeout || !strings.Contains(said, "421 4.4.2") {
 			t.Errorf("command slow-loris lived %v, server said %q", d, said)
 		}
 	})
@@ -85,7 +85,7 @@ func TestSlowLoris(t *testing.T) {
 		c.mailTo(alice)
 		c.cmd("DATA", "354 ")
 		d, said := testutil.SlowLoris(t, c.conn, "Subject: slow\r\n\r\nbody line\r\n", 200*time.Millisecond, 10*timeout)
-		if d > 3*timeout || !strings.Contains(said, "421 4.4.2") {
+		if d > 6*timeout || !strings.Contains(said, "421 4.4.2") {
 			t.Errorf("data slow-loris lived %v, server said %q", d, said)
 		}
 		ts.wantInbox(t, alice, 0)

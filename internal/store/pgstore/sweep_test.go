@@ -41,7 +41,7 @@ func TestSweepCatchesLostNotification(t *testing.T) {
 
 func waitEvent(t *testing.T, ch <-chan store.Event, want func(store.Event) bool) {
 	t.Helper()
-	deadline := time.After(2 * time.Second)
+	deadline := time.After(10 * time.Second)
 	for {
 		select {
 		case ev := <-ch:
@@ -49,7 +49,7 @@ func waitEvent(t *testing.T, ch <-chan store.Event, want func(store.Event) bool)
 				return
 			}
 		case <-deadline:
-			t.Fatal("no such event within 2s")
+			t.Fatal("no such event within 10 s")
 		}
 	}
 }

@@ -38,7 +38,7 @@ func TestDisableEndsStream(t *testing.T) {
 	}()
 	ctx := context.Background()
 	acct, _ := e.st.Store.GetAccount(ctx, "alice@example.test")
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for e.st.Auth.Sessions(acct.ID) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // the stream registers after its first write
 	}
@@ -49,7 +49,7 @@ func TestDisableEndsStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	var lines []string
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(15 * time.Second)
 	for done := false; !done; {
 		select {
 		case l, ok := <-got:

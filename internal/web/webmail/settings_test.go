@@ -138,7 +138,7 @@ func TestLiveUpdatesLimit(t *testing.T) {
 		}()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(15 * time.Second):
 			t.Fatal("Close left a stream open")
 		}
 		b.Body.Close()

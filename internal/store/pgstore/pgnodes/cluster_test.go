@@ -183,7 +183,20 @@ dsn = %q
 }
 
 // start runs a new node and waits until its ports accept connections.
+// The ports are free when picked; another process may take one before
+// the node listens. Then the node exits and start tries other ports.
 func (c *cluster) start(name string) *node {
+	c.t.Helper()
+	for attempt := 0; ; attempt++ {
+		if n, ok := c.tryStart(name, attempt < 2); ok {
+			return n
+		}
+	}
+}
+
+// tryStart is one attempt of start; it returns false if the node exited
+// because a port was taken and retry is set.
+func (c *cluster) tryStart(name string, retry bool) (*node, bool) {
 	c.t.Helper()
 	n := c.writeConfig(name)
 	n.log = &lockedBuffer{}
@@ -207,6 +220,9 @@ func (c *cluster) start(name string) *node {
 			}
 			select {
 			case <-n.done:
+				if retry && strings.Contains(n.log.String(), "address already in use") {
+					return nil, false
+				}
 				c.t.Fatalf("node %s exited while starting:\n%s", name, n.log)
 			default:
 			}
@@ -216,7 +232,15 @@ func (c *cluster) start(name string) *node {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return n
+	select {
+	case <-n.done: // another process answered on a port the node could not take
+		if retry && strings.Contains(n.log.String(), "address already in use") {
+			return nil, false
+		}
+		c.t.Fatalf("node %s exited while starting:\n%s", name, n.log)
+	default:
+	}
+	return n, true
 }
 
 // kill sends SIGKILL: no goodbye, no flush, as a crash or power cut.

@@ -36,8 +36,8 @@ func TestTwoNodes(t *testing.T) {
 			if e.n != 1 {
 				t.Fatalf("EXISTS %d on node b, want 1", e.n)
 			}
-		case <-time.After(time.Second):
-			t.Fatal("mail accepted by node a did not reach an IDLE session on node b within 1s")
+		case <-time.After(10 * time.Second): // the delay is logged; a test asserts no speed
+			t.Fatal("mail accepted by node a did not reach an IDLE session on node b within 10 s")
 		}
 		t.Logf("node a accept to node b EXISTS: %v", time.Since(start))
 		if err := idle.Close(); err != nil {
